@@ -1,0 +1,35 @@
+import Engine
+
+/// A differentiable operation with an explicit backward pass.
+///
+/// `forward` caches what `backward` needs; `backward` takes the gradient of the loss with respect to the output,
+/// adds (`+=`) the gradients of the layer's parameters into its bound gradient views (the caller zeroes them once
+/// per step), and returns the gradient with respect to each input. Layers never modify their inputs, and the
+/// tensors they return stay valid until the next call of the same method.
+public protocol Layer: AnyObject {
+    /// The trainable parameters the layer needs, named as torchvision names them (`weight`, `bias`).
+    var parameterSpecs: [ParameterSpec] { get }
+    /// The non-trainable state the layer keeps (batch-norm statistics).
+    var bufferSpecs: [BufferSpec] { get }
+    /// Hands the layer its views into the model's flat buffers, in the order of the specs.
+    func bind(parameters: [Tensor], gradients: [Tensor], buffers: [Tensor])
+    /// The output shape for inputs of the given shapes (batch dimension first), or an error naming the mismatch.
+    func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int]
+    /// Computes the output and caches what `backward` needs.
+    func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor
+    /// Accumulates parameter gradients and returns the gradient with respect to each input.
+    func backward(_ outputGradient: Tensor) -> [Tensor]
+}
+
+extension Layer {
+    public var parameterSpecs: [ParameterSpec] { [] }
+    public var bufferSpecs: [BufferSpec] { [] }
+    public func bind(parameters: [Tensor], gradients: [Tensor], buffers: [Tensor]) {}
+}
+
+/// An input shape a layer cannot take.
+public struct ShapeError: Error, CustomStringConvertible, Sendable {
+    /// What was expected and what was found.
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
