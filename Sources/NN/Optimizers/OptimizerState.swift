@@ -10,6 +10,7 @@ public struct OptimizerState: Sendable, Equatable {
     /// The per-element buffers by name, each as long as the flat parameter buffer.
     public var buffers: [String: [Float]]
 
+    /// A state at `step` with the given buffers.
     public init(step: Int, buffers: [String: [Float]]) {
         self.step = step
         self.buffers = buffers

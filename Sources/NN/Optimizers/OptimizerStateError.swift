@@ -9,6 +9,7 @@ public enum OptimizerStateError: Error, CustomStringConvertible, Sendable, Equat
     /// A buffer's length differs from the model's parameter count.
     case sizeMismatch(optimizer: String, name: String, expected: Int, found: Int)
 
+    /// One line naming the optimizer, the buffer and what did not match.
     public var description: String {
         switch self {
         case .negativeStep(let optimizer, let step):

@@ -3,6 +3,7 @@ public struct ConstantSchedule: LearningRateSchedule {
     /// The learning rate.
     public let base: Float
 
+    /// A schedule that always returns `base`.
     public init(base: Float) {
         self.base = base
     }

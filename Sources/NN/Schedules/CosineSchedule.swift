@@ -12,6 +12,7 @@ public struct CosineSchedule: LearningRateSchedule {
     /// The final learning rate (PyTorch's eta_min).
     public let minimum: Float
 
+    /// A schedule falling from `base` to `minimum` along a half cosine over `totalSteps`.
     public init(base: Float, totalSteps: Int, minimum: Float = 0) {
         precondition(totalSteps > 0, "CosineSchedule: total steps \(totalSteps) is not positive")
         self.base = base

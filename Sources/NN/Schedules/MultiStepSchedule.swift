@@ -10,6 +10,7 @@ public struct MultiStepSchedule: LearningRateSchedule {
     /// The factor of each decay.
     public let gamma: Float
 
+    /// A schedule starting at `base` that decays by `gamma` at each of `milestones`.
     public init(base: Float, milestones: [Int], gamma: Float = 0.1) {
         precondition(zip(milestones, milestones.dropFirst()).allSatisfy { $0 < $1 },
                      "MultiStepSchedule: milestones \(milestones) are not strictly increasing")

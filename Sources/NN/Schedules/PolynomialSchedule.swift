@@ -14,6 +14,7 @@ public struct PolynomialSchedule: LearningRateSchedule {
     /// The final learning rate.
     public let end: Float
 
+    /// A schedule falling from `base` to `end` as a polynomial of degree `power` over `totalSteps`.
     public init(base: Float, totalSteps: Int, power: Float = 1, end: Float = 0) {
         precondition(totalSteps > 0, "PolynomialSchedule: total steps \(totalSteps) is not positive")
         self.base = base

@@ -10,6 +10,7 @@ public struct StepSchedule: LearningRateSchedule {
     /// The factor of each decay.
     public let gamma: Float
 
+    /// A schedule starting at `base` that decays by `gamma` every `stepSize` steps.
     public init(base: Float, stepSize: Int, gamma: Float = 0.1) {
         precondition(stepSize > 0, "StepSchedule: step size \(stepSize) is not positive")
         self.base = base

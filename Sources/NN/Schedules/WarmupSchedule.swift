@@ -14,6 +14,7 @@ public struct WarmupSchedule: LearningRateSchedule {
     /// The fraction of the wrapped schedule's rate at step 0.
     public let startFactor: Float
 
+    /// `wrapped`, scaled by a factor rising linearly from `startFactor` to 1 over the first `steps` steps.
     public init(wrapping wrapped: any LearningRateSchedule, steps: Int, startFactor: Float) {
         precondition(steps >= 0, "WarmupSchedule: warm-up steps \(steps) is negative")
         precondition(startFactor >= 0 && startFactor <= 1, "WarmupSchedule: start factor \(startFactor) is outside [0, 1]")
