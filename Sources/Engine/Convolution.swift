@@ -37,6 +37,17 @@ public enum Convolution {
         }
     }
 
+    /// Image `n` of `input` as the (C*kh*kw, oH*oW) matrix of its windows: unfolded into `columns`, or, for a
+    /// pointwise convolution (`columns` nil), the image itself.
+    static func unfold(_ input: Tensor, image n: Int, sizes s: Sizes, geometry: WindowGeometry,
+                       columns: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+        let image = UnsafePointer(input.pointer + n * s.imageCount)
+        guard let columns else { return image }
+        Im2col.im2col(image: image, channels: s.channels, height: s.height, width: s.width, geometry: geometry,
+                      columns: columns)
+        return UnsafePointer(columns)
+    }
+
     /// output = weight ⋆ input + bias, overwriting `output`.
     public static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: WindowGeometry,
                                output: Tensor, workspace: Workspace) {
@@ -49,15 +60,7 @@ public enum Convolution {
         }
         let columns = geometry.isPointwise ? nil : workspace.buffer(count: s.patch * s.positions)
         for n in 0..<s.batch {
-            let image = UnsafePointer(input.pointer + n * s.imageCount)
-            let matrix: UnsafePointer<Float>
-            if let columns {
-                Im2col.im2col(image: image, channels: s.channels, height: s.height, width: s.width,
-                              geometry: geometry, columns: columns)
-                matrix = UnsafePointer(columns)
-            } else {
-                matrix = image
-            }
+            let matrix = unfold(input, image: n, sizes: s, geometry: geometry, columns: columns)
             // (O, C*kh*kw) x (C*kh*kw, oH*oW) -> (O, oH*oW)
             gemm(.none, .none, m: s.outputChannels, n: s.positions, k: s.patch,
                  a: weight.pointer, b: matrix, c: output.pointer + n * s.outputCount)
@@ -101,15 +104,7 @@ public enum Convolution {
         }
         let columns = geometry.isPointwise ? nil : workspace.buffer(count: s.patch * s.positions)
         for n in 0..<s.batch {
-            let image = UnsafePointer(input.pointer + n * s.imageCount)
-            let matrix: UnsafePointer<Float>
-            if let columns {
-                Im2col.im2col(image: image, channels: s.channels, height: s.height, width: s.width,
-                              geometry: geometry, columns: columns)
-                matrix = UnsafePointer(columns)
-            } else {
-                matrix = image
-            }
+            let matrix = unfold(input, image: n, sizes: s, geometry: geometry, columns: columns)
             // (O, oH*oW) x (oH*oW, C*kh*kw) -> (O, C*kh*kw), accumulated over the batch by beta = 1.
             gemm(.none, .transposed, m: s.outputChannels, n: s.patch, k: s.positions,
                  a: outputGradient.pointer + n * s.outputCount, b: matrix, beta: 1, c: weightGradient.pointer)

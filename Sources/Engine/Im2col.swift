@@ -8,36 +8,22 @@ public enum Im2col {
     public static func im2col(image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                               geometry: WindowGeometry, columns: UnsafeMutablePointer<Float>) {
         // image is (C,H,W), columns is (C*kh*kw, oH*oW)
-        let (outHeight, outWidth) = geometry.outputSize(height: height, width: width)
-        var row = columns
-        for c in 0..<channels {
-            let plane = image + c * height * width
-            for ki in 0..<geometry.kernelHeight {
-                for kj in 0..<geometry.kernelWidth {
-                    // The output columns whose tap lands inside the input: the rest of each output row is padding.
-                    let (first, end) = validRange(tap: kj, input: width, output: outWidth,
-                                                  stride: geometry.strideWidth, padding: geometry.paddingWidth)
-                    for oh in 0..<outHeight {
-                        let destination = row + oh * outWidth
-                        let ih = oh * geometry.strideHeight - geometry.paddingHeight + ki
-                        guard ih >= 0 && ih < height, first < end else {
-                            destination.update(repeating: 0, count: outWidth)
-                            continue
-                        }
-                        destination.update(repeating: 0, count: first)
-                        let source = plane + ih * width + first * geometry.strideWidth - geometry.paddingWidth + kj
-                        if geometry.strideWidth == 1 {
-                            (destination + first).update(from: source, count: end - first)
-                        } else {
-                            for ow in 0..<(end - first) {
-                                destination[first + ow] = source[ow * geometry.strideWidth]
-                            }
-                        }
-                        (destination + end).update(repeating: 0, count: outWidth - end)
-                    }
-                    row += outHeight * outWidth
-                }
+        let outWidth = geometry.outputSize(height: height, width: width).width
+        let stride = geometry.strideWidth
+        forEachSegment(channels: channels, height: height, width: width, geometry: geometry) { row, pixel, first, end in
+            let destination = columns + row
+            guard let pixel else {
+                destination.update(repeating: 0, count: outWidth)
+                return
             }
+            destination.update(repeating: 0, count: first)
+            let source = image + pixel
+            if stride == 1 {
+                (destination + first).update(from: source, count: end - first)
+            } else {
+                for ow in 0..<(end - first) { destination[first + ow] = source[ow * stride] }
+            }
+            (destination + end).update(repeating: 0, count: outWidth - end)
         }
     }
 
@@ -47,31 +33,46 @@ public enum Im2col {
     public static func col2im(columns: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                               geometry: WindowGeometry, image: UnsafeMutablePointer<Float>) {
         // columns is (C*kh*kw, oH*oW), image is (C,H,W)
+        let stride = geometry.strideWidth
+        forEachSegment(channels: channels, height: height, width: width, geometry: geometry) { row, pixel, first, end in
+            guard let pixel else { return }
+            let source = columns + row + first
+            let destination = image + pixel
+            if stride == 1 {
+                Elementwise.addInPlace(destination, source, count: end - first)
+            } else {
+                for ow in 0..<(end - first) { destination[ow * stride] += source[ow] }
+            }
+        }
+    }
+
+    /// Visits every output row of every kernel tap (c, ki, kj), in the order of the unfolded matrix.
+    ///
+    /// `segment` receives the offset of the output row in the columns, the offset in the image of the pixel under
+    /// the row's first valid output column (nil when the whole row falls on padding), and the output columns
+    /// [first, end) whose pixels lie inside the image.
+    @inline(__always)
+    static func forEachSegment(channels: Int, height: Int, width: Int, geometry: WindowGeometry,
+                               _ segment: (_ row: Int, _ pixel: Int?, _ first: Int, _ end: Int) -> Void) {
+        precondition(channels >= 0 && height >= 0 && width >= 0,
+                     "Im2col: negative image shape (\(channels),\(height),\(width))")
         let (outHeight, outWidth) = geometry.outputSize(height: height, width: width)
-        var row = columns
+        var row = 0
         for c in 0..<channels {
-            let plane = image + c * height * width
             for ki in 0..<geometry.kernelHeight {
                 for kj in 0..<geometry.kernelWidth {
                     let (first, end) = validRange(tap: kj, input: width, output: outWidth,
                                                   stride: geometry.strideWidth, padding: geometry.paddingWidth)
-                    if first < end {
-                        for oh in 0..<outHeight {
-                            let ih = oh * geometry.strideHeight - geometry.paddingHeight + ki
-                            guard ih >= 0 && ih < height else { continue }
-                            let source = row + oh * outWidth + first
-                            let destination = plane + ih * width + first * geometry.strideWidth
-                                - geometry.paddingWidth + kj
-                            if geometry.strideWidth == 1 {
-                                Elementwise.addInPlace(destination, source, count: end - first)
-                            } else {
-                                for ow in 0..<(end - first) {
-                                    destination[ow * geometry.strideWidth] += source[ow]
-                                }
-                            }
+                    for oh in 0..<outHeight {
+                        let ih = oh * geometry.strideHeight - geometry.paddingHeight + ki
+                        if ih >= 0 && ih < height && first < end {
+                            let iw = first * geometry.strideWidth - geometry.paddingWidth + kj
+                            segment(row, (c * height + ih) * width + iw, first, end)
+                        } else {
+                            segment(row, nil, first, end)
                         }
+                        row += outWidth
                     }
-                    row += outHeight * outWidth
                 }
             }
         }

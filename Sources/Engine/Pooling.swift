@@ -28,11 +28,19 @@ public enum Pooling {
         }
     }
 
-    /// The input rows or columns [start, end) that window `o` covers, clipped to the input.
+    /// Visits the windows of one plane: `body` receives the output index oh*oW + ow and the input rows and columns
+    /// the window covers, clipped to the input.
     @inline(__always)
-    static func window(_ o: Int, kernel: Int, stride: Int, padding: Int, input: Int) -> Range<Int> {
-        let start = o * stride - padding
-        return max(start, 0)..<min(start + kernel, input)
+    static func forEachWindow(_ s: Sizes, _ geometry: WindowGeometry,
+                              _ body: (_ output: Int, _ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
+        for oh in 0..<s.outputHeight {
+            let top = oh * geometry.strideHeight - geometry.paddingHeight
+            let rows = max(top, 0)..<min(top + geometry.kernelHeight, s.height)
+            for ow in 0..<s.outputWidth {
+                let left = ow * geometry.strideWidth - geometry.paddingWidth
+                body(oh * s.outputWidth + ow, rows, max(left, 0)..<min(left + geometry.kernelWidth, s.width))
+            }
+        }
     }
 
     /// output = the maximum of each window; `argmax` receives, per output element, the index h*W + w within its
@@ -46,27 +54,21 @@ public enum Pooling {
             let x = input.pointer + plane * s.planeCount
             let y = output.pointer + plane * s.outputPlaneCount
             let indices = argmax + plane * s.outputPlaneCount
-            for oh in 0..<s.outputHeight {
-                let rows = window(oh, kernel: geometry.kernelHeight, stride: geometry.strideHeight,
-                                  padding: geometry.paddingHeight, input: s.height)
-                for ow in 0..<s.outputWidth {
-                    let columns = window(ow, kernel: geometry.kernelWidth, stride: geometry.strideWidth,
-                                         padding: geometry.paddingWidth, input: s.width)
-                    var best = -Float.infinity
-                    var bestIndex = rows.lowerBound * s.width + columns.lowerBound
-                    for h in rows {
-                        for w in columns {
-                            let v = x[h * s.width + w]
-                            // Strictly greater keeps the first maximum; a NaN wins, as in PyTorch.
-                            if v > best || v.isNaN {
-                                best = v
-                                bestIndex = h * s.width + w
-                            }
+            forEachWindow(s, geometry) { out, rows, columns in
+                var best = -Float.infinity
+                var bestIndex = rows.lowerBound * s.width + columns.lowerBound
+                for h in rows {
+                    for w in columns {
+                        let v = x[h * s.width + w]
+                        // Strictly greater keeps the first maximum; a NaN wins, as in PyTorch.
+                        if v > best || v.isNaN {
+                            best = v
+                            bestIndex = h * s.width + w
                         }
                     }
-                    y[oh * s.outputWidth + ow] = best
-                    indices[oh * s.outputWidth + ow] = Int32(bestIndex)
                 }
+                y[out] = best
+                indices[out] = Int32(bestIndex)
             }
         }
     }
@@ -101,18 +103,12 @@ public enum Pooling {
         for plane in 0..<s.planes {
             let x = input.pointer + plane * s.planeCount
             let y = output.pointer + plane * s.outputPlaneCount
-            for oh in 0..<s.outputHeight {
-                let rows = window(oh, kernel: geometry.kernelHeight, stride: geometry.strideHeight,
-                                  padding: geometry.paddingHeight, input: s.height)
-                for ow in 0..<s.outputWidth {
-                    let columns = window(ow, kernel: geometry.kernelWidth, stride: geometry.strideWidth,
-                                         padding: geometry.paddingWidth, input: s.width)
-                    var total: Float = 0
-                    for h in rows {
-                        for w in columns { total += x[h * s.width + w] }
-                    }
-                    y[oh * s.outputWidth + ow] = total * scale
+            forEachWindow(s, geometry) { out, rows, columns in
+                var total: Float = 0
+                for h in rows {
+                    for w in columns { total += x[h * s.width + w] }
                 }
+                y[out] = total * scale
             }
         }
     }
@@ -127,16 +123,10 @@ public enum Pooling {
         for plane in 0..<s.planes {
             let dx = inputGradient.pointer + plane * s.planeCount
             let dy = outputGradient.pointer + plane * s.outputPlaneCount
-            for oh in 0..<s.outputHeight {
-                let rows = window(oh, kernel: geometry.kernelHeight, stride: geometry.strideHeight,
-                                  padding: geometry.paddingHeight, input: s.height)
-                for ow in 0..<s.outputWidth {
-                    let columns = window(ow, kernel: geometry.kernelWidth, stride: geometry.strideWidth,
-                                         padding: geometry.paddingWidth, input: s.width)
-                    let g = dy[oh * s.outputWidth + ow] * scale
-                    for h in rows {
-                        for w in columns { dx[h * s.width + w] += g }
-                    }
+            forEachWindow(s, geometry) { out, rows, columns in
+                let g = dy[out] * scale
+                for h in rows {
+                    for w in columns { dx[h * s.width + w] += g }
                 }
             }
         }
