@@ -1,0 +1,91 @@
+/// Unfolding of an image into the matrix of its sliding windows, and the adjoint fold, so that a convolution becomes
+/// one GEMM.
+public enum Im2col {
+    /// Unfolds one image into the columns of its windows, with zeros where a window covers padding.
+    ///
+    /// Row (c, ki, kj) of `columns` holds, for every output position, the input element under kernel tap (ki, kj) of
+    /// channel c.
+    public static func im2col(image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                              geometry: WindowGeometry, columns: UnsafeMutablePointer<Float>) {
+        // image is (C,H,W), columns is (C*kh*kw, oH*oW)
+        let outWidth = geometry.outputSize(height: height, width: width).width
+        let stride = geometry.strideWidth
+        forEachSegment(channels: channels, height: height, width: width, geometry: geometry) { row, pixel, first, end in
+            let destination = columns + row
+            guard let pixel else {
+                destination.update(repeating: 0, count: outWidth)
+                return
+            }
+            destination.update(repeating: 0, count: first)
+            let source = image + pixel
+            if stride == 1 {
+                (destination + first).update(from: source, count: end - first)
+            } else {
+                for ow in 0..<(end - first) { destination[first + ow] = source[ow * stride] }
+            }
+            (destination + end).update(repeating: 0, count: outWidth - end)
+        }
+    }
+
+    /// Adds the columns of windows back into the image they were unfolded from (`image +=`), the adjoint of
+    /// `im2col`; entries that fall on padding are dropped. The caller zeroes `image` first when it wants the fold
+    /// alone.
+    public static func col2im(columns: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                              geometry: WindowGeometry, image: UnsafeMutablePointer<Float>) {
+        // columns is (C*kh*kw, oH*oW), image is (C,H,W)
+        let stride = geometry.strideWidth
+        forEachSegment(channels: channels, height: height, width: width, geometry: geometry) { row, pixel, first, end in
+            guard let pixel else { return }
+            let source = columns + row + first
+            let destination = image + pixel
+            if stride == 1 {
+                Elementwise.addInPlace(destination, source, count: end - first)
+            } else {
+                for ow in 0..<(end - first) { destination[ow * stride] += source[ow] }
+            }
+        }
+    }
+
+    /// Visits every output row of every kernel tap (c, ki, kj), in the order of the unfolded matrix.
+    ///
+    /// `segment` receives the offset of the output row in the columns, the offset in the image of the pixel under
+    /// the row's first valid output column (nil when the whole row falls on padding), and the output columns
+    /// [first, end) whose pixels lie inside the image.
+    @inline(__always)
+    static func forEachSegment(channels: Int, height: Int, width: Int, geometry: WindowGeometry,
+                               _ segment: (_ row: Int, _ pixel: Int?, _ first: Int, _ end: Int) -> Void) {
+        precondition(channels >= 0 && height >= 0 && width >= 0,
+                     "Im2col: negative image shape (\(channels),\(height),\(width))")
+        let (outHeight, outWidth) = geometry.outputSize(height: height, width: width)
+        var row = 0
+        for c in 0..<channels {
+            for ki in 0..<geometry.kernelHeight {
+                for kj in 0..<geometry.kernelWidth {
+                    let (first, end) = validRange(tap: kj, input: width, output: outWidth,
+                                                  stride: geometry.strideWidth, padding: geometry.paddingWidth)
+                    for oh in 0..<outHeight {
+                        let ih = oh * geometry.strideHeight - geometry.paddingHeight + ki
+                        if ih >= 0 && ih < height && first < end {
+                            let iw = first * geometry.strideWidth - geometry.paddingWidth + kj
+                            segment(row, (c * height + ih) * width + iw, first, end)
+                        } else {
+                            segment(row, nil, first, end)
+                        }
+                        row += outWidth
+                    }
+                }
+            }
+        }
+    }
+
+    /// The output positions [first, end) along one dimension whose input index o * stride - padding + tap lies in
+    /// [0, input).
+    @inline(__always)
+    static func validRange(tap: Int, input: Int, output: Int, stride: Int, padding: Int) -> (Int, Int) {
+        let offset = tap - padding
+        // Smallest o with o * stride + offset >= 0, and smallest o with o * stride + offset >= input.
+        let first = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let end = input - offset <= 0 ? 0 : (input - offset + stride - 1) / stride
+        return (min(first, output), min(max(end, first), output))
+    }
+}

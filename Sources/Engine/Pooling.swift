@@ -1,0 +1,161 @@
+/// Max, average and global average pooling on NCHW tensors, each plane (n, c) pooled on its own.
+///
+/// Semantics follow PyTorch's `MaxPool2d`, `AvgPool2d` and `AdaptiveAvgPool2d(1)` with their defaults: floor output
+/// sizes, padding that never wins a max, and averages that count the padding (divide by kh*kw always).
+public enum Pooling {
+    /// The sizes of a pooling, checked against each other.
+    struct Sizes {
+        let planes: Int, height: Int, width: Int, outputHeight: Int, outputWidth: Int
+        var planeCount: Int { height * width }
+        var outputPlaneCount: Int { outputHeight * outputWidth }
+
+        init(function: String, input: [Int], output: [Int], geometry: WindowGeometry) {
+            precondition(input.count == 4, "Pooling.\(function): input \(input) must be (N,C,H,W)")
+            // PyTorch's bound: with padding at most half the kernel, every window holds an input element.
+            precondition(2 * geometry.paddingHeight <= geometry.kernelHeight
+                            && 2 * geometry.paddingWidth <= geometry.kernelWidth,
+                         "Pooling.\(function): padding \(geometry.paddingHeight)x\(geometry.paddingWidth) exceeds "
+                            + "half the kernel \(geometry.kernelHeight)x\(geometry.kernelWidth)")
+            let (oH, oW) = geometry.outputSize(height: input[2], width: input[3])
+            precondition(output == [input[0], input[1], oH, oW],
+                         "Pooling.\(function): output \(output) must be \([input[0], input[1], oH, oW]) "
+                            + "for input \(input)")
+            planes = input[0] * input[1]
+            height = input[2]
+            width = input[3]
+            outputHeight = oH
+            outputWidth = oW
+        }
+    }
+
+    /// Visits the windows of one plane: `body` receives the output index oh*oW + ow and the input rows and columns
+    /// the window covers, clipped to the input.
+    @inline(__always)
+    static func forEachWindow(_ s: Sizes, _ geometry: WindowGeometry,
+                              _ body: (_ output: Int, _ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
+        for oh in 0..<s.outputHeight {
+            let top = oh * geometry.strideHeight - geometry.paddingHeight
+            let rows = max(top, 0)..<min(top + geometry.kernelHeight, s.height)
+            for ow in 0..<s.outputWidth {
+                let left = ow * geometry.strideWidth - geometry.paddingWidth
+                body(oh * s.outputWidth + ow, rows, max(left, 0)..<min(left + geometry.kernelWidth, s.width))
+            }
+        }
+    }
+
+    /// output = the maximum of each window; `argmax` receives, per output element, the index h*W + w within its
+    /// input plane of the first maximum.
+    public static func maxForward(input: Tensor, geometry: WindowGeometry, output: Tensor,
+                                  argmax: UnsafeMutablePointer<Int32>) {
+        // input is (N,C,H,W), output and argmax are (N,C,oH,oW)
+        let s = Sizes(function: "maxForward", input: input.shape, output: output.shape, geometry: geometry)
+        precondition(s.planeCount <= Int(Int32.max), "Pooling.maxForward: plane \(s.height)x\(s.width) too large")
+        for plane in 0..<s.planes {
+            let x = input.pointer + plane * s.planeCount
+            let y = output.pointer + plane * s.outputPlaneCount
+            let indices = argmax + plane * s.outputPlaneCount
+            forEachWindow(s, geometry) { out, rows, columns in
+                var best = -Float.infinity
+                var bestIndex = rows.lowerBound * s.width + columns.lowerBound
+                for h in rows {
+                    for w in columns {
+                        let v = x[h * s.width + w]
+                        // Strictly greater keeps the first maximum; a NaN wins, as in PyTorch.
+                        if v > best || v.isNaN {
+                            best = v
+                            bestIndex = h * s.width + w
+                        }
+                    }
+                }
+                y[out] = best
+                indices[out] = Int32(bestIndex)
+            }
+        }
+    }
+
+    /// inputGradient = each output gradient routed to the input element its window's maximum came from (overwrites).
+    public static func maxBackward(outputGradient: Tensor, argmax: UnsafePointer<Int32>, inputGradient: Tensor) {
+        // outputGradient and argmax are (N,C,oH,oW), inputGradient is (N,C,H,W)
+        precondition(outputGradient.rank == 4 && inputGradient.rank == 4
+                        && outputGradient.shape[0] == inputGradient.shape[0]
+                        && outputGradient.shape[1] == inputGradient.shape[1],
+                     "Pooling.maxBackward: output gradient \(outputGradient.shape) and input gradient "
+                        + "\(inputGradient.shape) must be (N,C,oH,oW) and (N,C,H,W)")
+        let planes = inputGradient.shape[0] * inputGradient.shape[1]
+        let planeCount = inputGradient.shape[2] * inputGradient.shape[3]
+        let outputPlaneCount = outputGradient.shape[2] * outputGradient.shape[3]
+        inputGradient.fill(0)
+        for plane in 0..<planes {
+            let dx = inputGradient.pointer + plane * planeCount
+            let dy = outputGradient.pointer + plane * outputPlaneCount
+            let indices = argmax + plane * outputPlaneCount
+            for i in 0..<outputPlaneCount {
+                dx[Int(indices[i])] += dy[i]
+            }
+        }
+    }
+
+    /// output = the mean of each window, padding counted as zeros (divide by kh*kw).
+    public static func averageForward(input: Tensor, geometry: WindowGeometry, output: Tensor) {
+        // input is (N,C,H,W), output is (N,C,oH,oW)
+        let s = Sizes(function: "averageForward", input: input.shape, output: output.shape, geometry: geometry)
+        let scale = 1 / Float(geometry.kernelHeight * geometry.kernelWidth)
+        for plane in 0..<s.planes {
+            let x = input.pointer + plane * s.planeCount
+            let y = output.pointer + plane * s.outputPlaneCount
+            forEachWindow(s, geometry) { out, rows, columns in
+                var total: Float = 0
+                for h in rows {
+                    for w in columns { total += x[h * s.width + w] }
+                }
+                y[out] = total * scale
+            }
+        }
+    }
+
+    /// inputGradient = each output gradient spread evenly over its window, 1/(kh*kw) per element (overwrites).
+    public static func averageBackward(outputGradient: Tensor, geometry: WindowGeometry, inputGradient: Tensor) {
+        // outputGradient is (N,C,oH,oW), inputGradient is (N,C,H,W)
+        let s = Sizes(function: "averageBackward", input: inputGradient.shape, output: outputGradient.shape,
+                      geometry: geometry)
+        let scale = 1 / Float(geometry.kernelHeight * geometry.kernelWidth)
+        inputGradient.fill(0)
+        for plane in 0..<s.planes {
+            let dx = inputGradient.pointer + plane * s.planeCount
+            let dy = outputGradient.pointer + plane * s.outputPlaneCount
+            forEachWindow(s, geometry) { out, rows, columns in
+                let g = dy[out] * scale
+                for h in rows {
+                    for w in columns { dx[h * s.width + w] += g }
+                }
+            }
+        }
+    }
+
+    /// output[n, c] = the mean of plane (n, c).
+    public static func globalAverageForward(input: Tensor, output: Tensor) {
+        // input is (N,C,H,W), output is (N,C)
+        precondition(input.rank == 4 && output.shape == [input.shape[0], input.shape[1]],
+                     "Pooling.globalAverageForward: input \(input.shape) must be (N,C,H,W) and output "
+                        + "\(output.shape) (N,C)")
+        let planeCount = input.shape[2] * input.shape[3]
+        let scale = 1 / Float(planeCount)
+        for plane in 0..<output.count {
+            output.pointer[plane] = Reduction.sum(input.pointer + plane * planeCount, count: planeCount) * scale
+        }
+    }
+
+    /// inputGradient[n, c, h, w] = outputGradient[n, c] / (H*W) (overwrites).
+    public static func globalAverageBackward(outputGradient: Tensor, inputGradient: Tensor) {
+        // outputGradient is (N,C), inputGradient is (N,C,H,W)
+        precondition(inputGradient.rank == 4 && outputGradient.shape == [inputGradient.shape[0], inputGradient.shape[1]],
+                     "Pooling.globalAverageBackward: output gradient \(outputGradient.shape) must be (N,C) and "
+                        + "input gradient \(inputGradient.shape) (N,C,H,W)")
+        let planeCount = inputGradient.shape[2] * inputGradient.shape[3]
+        let scale = 1 / Float(planeCount)
+        for plane in 0..<outputGradient.count {
+            (inputGradient.pointer + plane * planeCount).update(repeating: outputGradient.pointer[plane] * scale,
+                                                                count: planeCount)
+        }
+    }
+}
