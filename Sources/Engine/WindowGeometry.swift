@@ -45,6 +45,11 @@ public struct WindowGeometry: Sendable, Equatable {
         return ((paddedHeight - kernelHeight) / strideHeight + 1, (paddedWidth - kernelWidth) / strideWidth + 1)
     }
 
+    /// Whether at least one window fits an input of `height` x `width`, so that `outputSize` is defined.
+    public func fits(height: Int, width: Int) -> Bool {
+        height + 2 * paddingHeight >= kernelHeight && width + 2 * paddingWidth >= kernelWidth
+    }
+
     /// Whether the window is a plain 1x1, stride 1, no padding (a convolution that is a GEMM on the input).
     public var isPointwise: Bool {
         kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1

@@ -16,6 +16,8 @@ public struct ForwardContext: Sendable {
     public var epoch: Int
     /// The global index of each sample of the batch, in batch order.
     public var sampleIndices: [Int]
+    /// The position of the layer in its model, set by the model so that each layer draws from its own streams.
+    public var layerIndex: Int = 0
 
     public init(mode: Mode, seed: UInt64 = 0, epoch: Int = 0, sampleIndices: [Int]) {
         self.mode = mode

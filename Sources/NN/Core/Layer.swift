@@ -18,7 +18,10 @@ public protocol Layer: AnyObject {
     /// Computes the output and caches what `backward` needs.
     func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor
     /// Accumulates parameter gradients and returns the gradient with respect to each input.
-    func backward(_ outputGradient: Tensor) -> [Tensor]
+    ///
+    /// When `needsInputGradient` is false (the layer reads the network's input) it may return an empty array and
+    /// skip that work, which for a first convolution is a third of its backward cost.
+    func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor]
 }
 
 extension Layer {

@@ -1,0 +1,180 @@
+import Engine
+
+/// A network ready to train: its graph, one flat parameter buffer, one flat gradient buffer and a buffer store.
+///
+/// Layers hold views into the flat buffers, so the optimizer, the gradient allreduce and checkpoint I/O each work
+/// on one contiguous block. Parameters are laid out in graph order, which for the zoo models is torchvision's
+/// `named_parameters()` order.
+public final class Model {
+    /// The layers and their wiring.
+    public let graph: Graph
+    /// The shape of one input sample (C, H, W or features).
+    public let inputShape: [Int]
+    /// The shape of one output sample (number of classes).
+    public let outputShape: [Int]
+    /// Every trainable parameter, concatenated.
+    public let parameters: Tensor
+    /// The gradient of the loss with respect to `parameters`, same layout.
+    public let gradients: Tensor
+    /// Every non-trainable buffer (batch-norm statistics), concatenated.
+    public let buffers: Tensor
+    /// Where each named parameter lies in `parameters` and `gradients`.
+    public let parameterSegments: [ParameterSegment]
+    /// Where each named buffer lies in `buffers`.
+    public let bufferSegments: [BufferSegment]
+
+    private var outputs: [Tensor?]
+    private var outputGradients: [Tensor?]
+    private var gradientIsOwned: [Bool]
+    private var accumulators: [Tensor?]
+
+    /// Builds the model for samples of `inputShape`, checking every layer's shapes and drawing initial
+    /// parameters from `seed` (the same seed gives the same parameters on every rank).
+    public init(graph: Graph, inputShape: [Int], seed: UInt64) throws(ShapeError) {
+        self.graph = graph
+        self.inputShape = inputShape
+
+        var shapes: [[Int]] = []
+        var parameterSegments: [ParameterSegment] = []
+        var bufferSegments: [BufferSegment] = []
+        var parameterCount = 0, bufferCount = 0
+        for entry in graph.entries {
+            let inputShapes = entry.inputs.map { $0.index < 0 ? [1] + inputShape : shapes[$0.index] }
+            let shape: [Int]
+            do {
+                shape = try entry.layer.outputShape(for: inputShapes)
+            } catch {
+                throw ShapeError("\(entry.name): \(error.description)")
+            }
+            shapes.append(shape)
+            for spec in entry.layer.parameterSpecs {
+                let segment = ParameterSegment(name: "\(entry.name).\(spec.name)", offset: parameterCount,
+                                               shape: spec.shape, role: spec.role)
+                parameterSegments.append(segment)
+                parameterCount += segment.count
+            }
+            for spec in entry.layer.bufferSpecs {
+                let segment = BufferSegment(name: "\(entry.name).\(spec.name)", offset: bufferCount, shape: spec.shape)
+                bufferSegments.append(segment)
+                bufferCount += segment.count
+            }
+        }
+        guard let last = shapes.last else { throw ShapeError("the model has no layers") }
+        outputShape = Array(last.dropFirst())
+
+        let parameters = Tensor(zeros: [parameterCount])
+        let gradients = Tensor(zeros: [parameterCount])
+        let buffers = Tensor(zeros: [bufferCount])
+
+        var nextParameter = 0, nextBuffer = 0
+        for entry in graph.entries {
+            let parameterViews = entry.layer.parameterSpecs.map { spec -> (Tensor, Tensor) in
+                let segment = parameterSegments[nextParameter]
+                let view = Tensor(storage: parameters.storage, offset: segment.offset, shape: segment.shape)
+                spec.initializer.fill(view, seed: seed, stream: UInt64(nextParameter))
+                nextParameter += 1
+                return (view, Tensor(storage: gradients.storage, offset: segment.offset, shape: segment.shape))
+            }
+            let bufferViews = entry.layer.bufferSpecs.map { spec -> Tensor in
+                let segment = bufferSegments[nextBuffer]
+                nextBuffer += 1
+                let view = Tensor(storage: buffers.storage, offset: segment.offset, shape: segment.shape)
+                view.fill(spec.initialValue)
+                return view
+            }
+            entry.layer.bind(parameters: parameterViews.map(\.0), gradients: parameterViews.map(\.1),
+                             buffers: bufferViews)
+        }
+
+        self.parameters = parameters
+        self.gradients = gradients
+        self.buffers = buffers
+        self.parameterSegments = parameterSegments
+        self.bufferSegments = bufferSegments
+        let n = graph.entries.count
+        outputs = Array(repeating: nil, count: n)
+        outputGradients = Array(repeating: nil, count: n)
+        gradientIsOwned = Array(repeating: false, count: n)
+        accumulators = Array(repeating: nil, count: n)
+    }
+
+    /// The number of trainable parameters.
+    public var parameterCount: Int { parameters.count }
+
+    /// The view of the parameter with the given torchvision name.
+    public func parameter(named name: String) -> Tensor? {
+        parameterSegments.first { $0.name == name }.map {
+            Tensor(storage: parameters.storage, offset: $0.offset, shape: $0.shape)
+        }
+    }
+
+    /// The view of the gradient of the parameter with the given name.
+    public func gradient(named name: String) -> Tensor? {
+        parameterSegments.first { $0.name == name }.map {
+            Tensor(storage: gradients.storage, offset: $0.offset, shape: $0.shape)
+        }
+    }
+
+    /// The view of the buffer with the given torchvision name.
+    public func buffer(named name: String) -> Tensor? {
+        bufferSegments.first { $0.name == name }.map {
+            Tensor(storage: buffers.storage, offset: $0.offset, shape: $0.shape)
+        }
+    }
+
+    /// Sets every gradient to zero; backward passes add into them.
+    public func zeroGradients() {
+        gradients.fill(0)
+    }
+
+    /// Runs the network on a batch `input` [N, inputShape...] and returns its output [N, outputShape...].
+    public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
+        precondition(Array(input.shape.dropFirst()) == inputShape,
+                     "Model: input \(input.shape) does not match samples of \(inputShape)")
+        var layerContext = context
+        for (index, entry) in graph.entries.enumerated() {
+            let inputs = entry.inputs.map { $0.index < 0 ? input : outputs[$0.index]! }
+            layerContext.layerIndex = index
+            outputs[index] = entry.layer.forward(inputs, context: layerContext)
+        }
+        return outputs[graph.entries.count - 1]!
+    }
+
+    /// Back-propagates `outputGradient` (the gradient of the loss with respect to the last forward's output),
+    /// adding the parameter gradients into `gradients`.
+    public func backward(_ outputGradient: Tensor) {
+        let n = graph.entries.count
+        for index in 0..<n {
+            outputGradients[index] = nil
+            gradientIsOwned[index] = false
+        }
+        outputGradients[n - 1] = outputGradient
+        for index in stride(from: n - 1, through: 0, by: -1) {
+            // A node nothing downstream depends on (its output unused) contributes no gradient.
+            guard let gradient = outputGradients[index] else { continue }
+            let entry = graph.entries[index]
+            let needsInputGradient = entry.inputs.contains { $0.index >= 0 }
+            let inputGradients = entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
+            for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
+                accumulate(inputGradient, into: input.index)
+            }
+        }
+    }
+
+    /// Adds a gradient arriving at node `index`; a node read by several layers (a residual branch point) sums them
+    /// in a buffer of its own, since the first arrival belongs to the layer that produced it.
+    private func accumulate(_ gradient: Tensor, into index: Int) {
+        guard let existing = outputGradients[index] else {
+            outputGradients[index] = gradient
+            return
+        }
+        if !gradientIsOwned[index] {
+            let owned = Tensor.reusing(accumulators[index], shape: existing.shape)
+            owned.copy(from: existing)
+            accumulators[index] = owned
+            outputGradients[index] = owned
+            gradientIsOwned[index] = true
+        }
+        Elementwise.addInPlace(outputGradients[index]!.pointer, gradient.pointer, count: gradient.count)
+    }
+}
