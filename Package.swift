@@ -11,9 +11,14 @@ let package = Package(
     name: "dtrain",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "dtrain", targets: ["dtrain"]),
+        .executable(name: "dtrain-benchmark", targets: ["Benchmark"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "NN", targets: ["NN"]),
-        .executable(name: "dtrain-benchmark", targets: ["Benchmark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libopenmpi-dev, libhdf5-dev) with their C shims.
@@ -23,10 +28,24 @@ let package = Package(
 
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: optimized),
         .target(name: "NN", dependencies: ["Engine"], swiftSettings: optimized),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Comm", dependencies: ["CMPI"]),
+        .target(name: "Data", dependencies: ["Engine", "HDF5"], swiftSettings: optimized),
+        .target(name: "Trainer", dependencies: ["Engine", "NN", "Data", "Comm", "HDF5", "TOMLKit"],
+                swiftSettings: optimized),
+        .executableTarget(name: "dtrain", dependencies: [
+            "Trainer", "Data", "Comm", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimized),
         .executableTarget(name: "Benchmark", dependencies: ["Engine", "NN"], swiftSettings: optimized),
+        // Run under mpirun by the multi-rank tests.
+        .executableTarget(name: "dtrain-comm-check", dependencies: ["Comm"], path: "Tests/CommCheck"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"], swiftSettings: optimized),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "CommTests", dependencies: ["Comm"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "HDF5", "Engine"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "NN", "Data", "HDF5", "Engine"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CMPI", "CHDF5"]),
     ]
 )
