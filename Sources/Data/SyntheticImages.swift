@@ -3,12 +3,16 @@ import Foundation
 
 /// The deterministic, learnable images of the synthetic packer: class pictures plus noise, keyed by position.
 ///
-/// Every value is a pure function of (seed, sample index) through Philox, so any sample can be regenerated alone.
-/// Philox streams: 0 labels, 1 class parameters, 2 + i the noise of sample i.
+/// The class pictures depend only on the shape and the number of classes, not on the seed, so files packed with
+/// different seeds (a training and a test split) pose the same task with different samples. Every value is a pure
+/// function of (seed, sample index) through Philox, so any sample can be regenerated alone. Philox streams of
+/// the seed: 0 labels, 1 + i the noise of sample i.
 struct SyntheticImages {
     let shape: [Int]
     let classes: Int
     private let philox: Philox
+    /// The key of the class pictures, the same for every seed.
+    private static let classKey: UInt64 = 0xC1A5_5E5D_A7A5_0001
     /// Per class and channel, the base brightness in [0.25, 0.75] and the sign of the class's wave in that channel.
     private let base: [Float]
     private let sign: [Float]
@@ -23,17 +27,18 @@ struct SyntheticImages {
         self.shape = shape
         self.classes = classes
         philox = Philox(seed: seed)
+        let classPhilox = Philox(seed: Self.classKey)
         let (channels, height, width) = (shape[0], shape[1], shape[2])
         var base: [Float] = [], sign: [Float] = [], rowWave: [Float] = [], columnWave: [Float] = []
         for label in 0..<classes {
             let index = UInt64(label * (channels + 1))
-            let wave = Self.words(philox, stream: 1, index: index)
+            let wave = Self.words(classPhilox, stream: 0, index: index)
             let (rowPeriods, columnPeriods) = (Float(1 + wave[0] % 3), Float(1 + wave[1] % 3))
             let (rowPhase, columnPhase) = (2 * Float.pi * Philox.unit(wave[2]), 2 * Float.pi * Philox.unit(wave[3]))
             rowWave += (0..<height).map { cos(2 * Float.pi * rowPeriods * Float($0) / Float(height) + rowPhase) }
             columnWave += (0..<width).map { cos(2 * Float.pi * columnPeriods * Float($0) / Float(width) + columnPhase) }
             for channel in 0..<channels {
-                let words = Self.words(philox, stream: 1, index: index + 1 + UInt64(channel))
+                let words = Self.words(classPhilox, stream: 0, index: index + 1 + UInt64(channel))
                 base.append(0.25 + 0.5 * Philox.unit(words[0]))
                 sign.append(words[1] & 1 == 0 ? 1 : -1)
             }
@@ -53,7 +58,7 @@ struct SyntheticImages {
     func draw(index: Int, label: Int32, into destination: UnsafeMutablePointer<UInt8>) {
         let (channels, height, width) = (shape[0], shape[1], shape[2])
         let label = Int(label)
-        let stream = 2 + UInt64(index)
+        let stream = 1 + UInt64(index)
         // Each Philox block gives 16 noise bytes; keep the current block's bytes and refill every 16 pixels.
         var noise = SIMD16<UInt8>()
         var pixel = 0

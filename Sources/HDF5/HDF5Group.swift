@@ -89,6 +89,8 @@ public final class HDF5Group {
         defer { H5Sclose(space) }
         let creation = try context.check(H5Pcreate(dtrain_h5p_dataset_create()), "creating dataset properties")
         defer { H5Pclose(creation) }
+        // Without modification times the same contents give the same bytes, so packed files can be compared.
+        try context.check(H5Pset_obj_track_times(creation, false), "turning off modification times")
         if let chunk {
             try context.check(H5Pset_chunk(creation, Int32(chunk.count), chunk.map { hsize_t($0) }), "setting the chunk shape")
             if fletcher32 {
