@@ -78,7 +78,7 @@ final class IDXReader {
         let magic = try readWord(handle, path: path, what: "the magic number")
         guard magic == expected else {
             throw .badIDX(file: path, reason: "magic number \(hex(magic)) is not \(hex(expected)) "
-                          + "(IDX \(contents): unsigned bytes in \(rank) dimensions)")
+                          + "(IDX \(contents): unsigned bytes in \(rank) dimension\(rank == 1 ? "" : "s"))")
         }
         var dimensions: [Int] = []
         for index in 0..<rank {

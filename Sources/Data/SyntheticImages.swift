@@ -19,8 +19,10 @@ struct SyntheticImages {
     /// Per class, the wave along rows (H values) and along columns (W values), each a cosine of 1 to 3 periods.
     private let rowWave: [Float]
     private let columnWave: [Float]
-    /// Amplitudes of the class wave and of the uniform noise, in [0, 1] pixel units.
+    /// Amplitudes of the class wave, of the per-sample brightness shift and of the per-pixel uniform noise, in
+    /// [0, 1] pixel units. The brightness shift keeps a class's mean brightness from identifying it alone.
     private static let waveAmplitude: Float = 0.2
+    private static let shiftAmplitude: Float = 0.2
     private static let noiseAmplitude: Float = 0.3
 
     init(shape: [Int], classes: Int, seed: UInt64) {
@@ -49,7 +51,7 @@ struct SyntheticImages {
         self.columnWave = columnWave
     }
 
-    /// The class of sample `index`, uniform over the classes.
+    /// The class of sample `index`, uniform over the classes (word 0 of the sample's block; word 1 is its shift).
     func label(of index: Int) -> Int32 {
         Int32(Self.words(philox, stream: 0, index: UInt64(index))[0] % UInt32(classes))
     }
@@ -58,12 +60,13 @@ struct SyntheticImages {
     func draw(index: Int, label: Int32, into destination: UnsafeMutablePointer<UInt8>) {
         let (channels, height, width) = (shape[0], shape[1], shape[2])
         let label = Int(label)
+        let shift = Self.shiftAmplitude * (2 * Philox.unit(Self.words(philox, stream: 0, index: UInt64(index))[1]) - 1)
         let stream = 1 + UInt64(index)
         // Each Philox block gives 16 noise bytes; keep the current block's bytes and refill every 16 pixels.
         var noise = SIMD16<UInt8>()
         var pixel = 0
         for channel in 0..<channels {
-            let level = base[label * channels + channel]
+            let level = base[label * channels + channel] + shift
             let amplitude = Self.waveAmplitude * sign[label * channels + channel]
             for y in 0..<height {
                 let row = amplitude * rowWave[label * height + y]
