@@ -60,7 +60,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         case .rowsOutOfRange(let file, let rows, let count):
             "\(file): rows \(rows.lowerBound)..<\(rows.upperBound) are outside 0..<\(count)"
         case .foreignProcess(let file, let opener, let caller):
-            "\(file): opened by process \(opener) but read by process \(caller); every process must open the file itself"
+            "\(file): opened by process \(opener) but read by process \(caller); "
+                + "every process must open the file itself"
         case .badIDX(let file, let reason):
             "\(file): \(reason)"
         case .idxCountMismatch(let images, let imageCount, let labels, let labelCount):

@@ -59,8 +59,9 @@ public final class DatasetFile: @unchecked Sendable {
         sampleShape = Array(images.shape.dropFirst())
         if let chunk = images.chunkShape {
             guard Array(chunk.dropFirst()) == sampleShape else {
+                let extents = sampleShape.map(String.init).joined(separator: ", ")
                 throw .wrongShape(file: path, name: "the chunk of images", found: chunk,
-                                  expected: "[rows, \(sampleShape.map(String.init).joined(separator: ", "))] (whole images)")
+                                  expected: "[rows, \(extents)] (whole images)")
             }
             chunkRows = chunk[0]
         } else {
@@ -82,7 +83,8 @@ public final class DatasetFile: @unchecked Sendable {
             () throws(HDF5Error) in try attributes.read("format", as: String.self)
         }
         guard format == Self.format else {
-            throw .malformedAttribute(file: path, name: "format", found: "\"\(format)\"", expected: "\"\(Self.format)\"")
+            throw .malformedAttribute(file: path, name: "format", found: "\"\(format)\"",
+                                      expected: "\"\(Self.format)\"")
         }
         let version = try Self.attribute(attributes, "version", expected: "the integer \(Self.version)") {
             () throws(HDF5Error) in try attributes.read("version", as: Int.self)
@@ -119,7 +121,8 @@ public final class DatasetFile: @unchecked Sendable {
             throw .rowsOutOfRange(file: path, rows: rows, count: count)
         }
         do {
-            try images.read(rows: rows, into: UnsafeMutableBufferPointer(start: destination, count: rows.count * sampleBytes))
+            let buffer = UnsafeMutableBufferPointer(start: destination, count: rows.count * sampleBytes)
+            try images.read(rows: rows, into: buffer)
         } catch {
             throw DataError(error)
         }
@@ -163,8 +166,8 @@ public final class DatasetFile: @unchecked Sendable {
         }
         let file = attributes.file
         guard values.count == channels else {
-            throw .malformedAttribute(file: file, name: name, found: "\(values.count) value\(values.count == 1 ? "" : "s")",
-                                      expected: expected)
+            let found = "\(values.count) value\(values.count == 1 ? "" : "s")"
+            throw .malformedAttribute(file: file, name: name, found: found, expected: expected)
         }
         if let bad = values.firstIndex(where: { !$0.isFinite || (positive && $0 <= 0) }) {
             throw .malformedAttribute(file: file, name: name, found: "\(values) (element \(bad) is \(values[bad]))",

@@ -74,7 +74,8 @@ final class DatasetWriter {
 
     /// Writes the labels and attributes, closes the file, flushes it to disk and renames it to `output`.
     func finish(labels: [Int32], classNames: [String], source: String) throws(DataError) {
-        precondition(written == count && labels.count == count, "DatasetWriter: \(written) rows written, \(labels.count) labels, expected \(count)")
+        precondition(written == count && labels.count == count,
+                     "DatasetWriter: \(written) rows written, \(labels.count) labels, expected \(count)")
         guard let file else { preconditionFailure("DatasetWriter: finish twice") }
         let (mean, std) = statistics()
         do throws(HDF5Error) {

@@ -85,7 +85,8 @@ final class IDXReader {
             dimensions.append(Int(try readWord(handle, path: path, what: "dimension \(index) of the header")))
         }
         guard dimensions.allSatisfy({ $0 >= 1 }) else {
-            throw .badIDX(file: path, reason: "header declares dimensions \(dimensions), expected every extent at least 1")
+            throw .badIDX(file: path,
+                          reason: "header declares dimensions \(dimensions), expected every extent at least 1")
         }
         return dimensions
     }

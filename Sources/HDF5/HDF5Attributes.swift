@@ -115,8 +115,8 @@ public struct HDF5Attributes {
         let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, [hsize_t(count)], nil)
         try context.check(space, "creating the dataspace")
         defer { H5Sclose(space) }
-        return try context.check(H5Acreate2(location, name, fileType, space, dtrain_h5p_default(), dtrain_h5p_default()),
-                                 "creating the attribute")
+        let attribute = H5Acreate2(location, name, fileType, space, dtrain_h5p_default(), dtrain_h5p_default())
+        return try context.check(attribute, "creating the attribute")
     }
 
     private func writeNumbers<T: HDF5Scalar>(_ name: String, _ values: [T], scalar: Bool) throws(HDF5Error) {

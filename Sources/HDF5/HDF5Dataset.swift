@@ -76,7 +76,7 @@ public final class HDF5Dataset {
                           "reading rows \(rows.lowerBound)..<\(rows.upperBound)")
     }
 
-    /// Writes rows `rows` of the first dimension from `buffer`, which must hold at least `rows.count * rowCount` values.
+    /// Writes rows `rows` of the first dimension from `buffer`, which must hold `rows.count * rowCount` values or more.
     public func write<T: HDF5Scalar>(rows: Range<Int>, from buffer: UnsafeBufferPointer<T>) throws(HDF5Error) {
         HDF5Library.silenceErrorPrinting()
         let memoryType = try requireType(T.self)
@@ -96,7 +96,8 @@ public final class HDF5Dataset {
         guard count > 0 else { return [] }
         var status: herr_t = 0
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            status = H5Dread(id, memoryType, dtrain_h5s_all(), dtrain_h5s_all(), dtrain_h5p_default(), buffer.baseAddress)
+            status = H5Dread(id, memoryType, dtrain_h5s_all(), dtrain_h5s_all(), dtrain_h5p_default(),
+                             buffer.baseAddress)
             initialized = status >= 0 ? count : 0
         }
         try context.check(status, "reading the dataset")

@@ -98,8 +98,8 @@ public final class HDF5File {
     }
 
     /// Opens the existing dataset at `name` (see `HDF5Group.openDataset`).
-    public func openDataset(_ name: String,
-                            chunkCacheBytes: Int = HDF5Dataset.defaultChunkCacheBytes) throws(HDF5Error) -> HDF5Dataset {
+    public func openDataset(_ name: String, chunkCacheBytes: Int = HDF5Dataset.defaultChunkCacheBytes)
+        throws(HDF5Error) -> HDF5Dataset {
         try root.openDataset(name, chunkCacheBytes: chunkCacheBytes)
     }
 }

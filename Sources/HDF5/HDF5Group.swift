@@ -92,7 +92,8 @@ public final class HDF5Group {
         // Without modification times the same contents give the same bytes, so packed files can be compared.
         try context.check(H5Pset_obj_track_times(creation, false), "turning off modification times")
         if let chunk {
-            try context.check(H5Pset_chunk(creation, Int32(chunk.count), chunk.map { hsize_t($0) }), "setting the chunk shape")
+            try context.check(H5Pset_chunk(creation, Int32(chunk.count), chunk.map { hsize_t($0) }),
+                              "setting the chunk shape")
             if fletcher32 {
                 try context.check(H5Pset_fletcher32(creation), "adding the Fletcher-32 filter")
             }
@@ -100,7 +101,8 @@ public final class HDF5Group {
         let linkProperties = try context.check(H5Pcreate(dtrain_h5p_link_create()), "creating link properties")
         defer { H5Pclose(linkProperties) }
         try context.check(H5Pset_create_intermediate_group(linkProperties, 1), "allowing intermediate groups")
-        let access = try HDF5Dataset.accessProperties(context: context, chunkCacheBytes: HDF5Dataset.defaultChunkCacheBytes)
+        let access = try HDF5Dataset.accessProperties(context: context,
+                                                      chunkCacheBytes: HDF5Dataset.defaultChunkCacheBytes)
         defer { H5Pclose(access) }
         let dataset = try context.check(H5Dcreate2(id, name, fileType, space, linkProperties, creation, access),
                                         "creating the dataset")
@@ -110,8 +112,8 @@ public final class HDF5Group {
     /// Opens the existing dataset at `name` (relative to this group, or absolute).
     ///
     /// - Parameter chunkCacheBytes: the raw-data chunk cache of this handle (see `HDF5Dataset.defaultChunkCacheBytes`).
-    public func openDataset(_ name: String,
-                            chunkCacheBytes: Int = HDF5Dataset.defaultChunkCacheBytes) throws(HDF5Error) -> HDF5Dataset {
+    public func openDataset(_ name: String, chunkCacheBytes: Int = HDF5Dataset.defaultChunkCacheBytes)
+        throws(HDF5Error) -> HDF5Dataset {
         HDF5Library.silenceErrorPrinting()
         let full = absolutePath(name)
         let context = HDF5Context(file: file, object: full)
@@ -119,7 +121,9 @@ public final class HDF5Group {
         let access = try HDF5Dataset.accessProperties(context: context, chunkCacheBytes: chunkCacheBytes)
         defer { H5Pclose(access) }
         let dataset = H5Dopen2(id, name, access)
-        guard dataset >= 0 else { throw .wrongType(file: file, object: full, found: "not a dataset", expected: "a dataset") }
+        guard dataset >= 0 else {
+            throw .wrongType(file: file, object: full, found: "not a dataset", expected: "a dataset")
+        }
         return try HDF5Dataset(id: dataset, context: context)
     }
 

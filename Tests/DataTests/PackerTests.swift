@@ -71,7 +71,8 @@ import Testing
         #expect(failure(in: folder, text) == "DIR/labels-idx1-ubyte.gz: magic number 0x302c312c is not 0x00000801 "
                 + "(IDX labels: unsigned bytes in 1 dimension)")
         let tiny = try writeIDX(in: folder, compressed: false, labels: Array("0\n".utf8))
-        #expect(failure(in: folder, tiny) == "DIR/labels-idx1-ubyte: file ends inside the magic number (not an IDX file)")
+        #expect(failure(in: folder, tiny)
+                == "DIR/labels-idx1-ubyte: file ends inside the magic number (not an IDX file)")
     }
 
     @Test func truncatedAndOverlongFilesAreNamed() throws {
