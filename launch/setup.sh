@@ -2,7 +2,7 @@
 # Installs the system packages dtrain builds against (Debian/Ubuntu names), only those that are missing.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev pkg-config)
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev zlib1g-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -19,4 +19,13 @@ static inline unsigned dtrain_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline unsigned dtrain_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned dtrain_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline size_t dtrain_h5t_variable(void) { return H5T_VARIABLE; }
+static inline hid_t dtrain_h5t_std_u8le(void) { return H5T_STD_U8LE; }
+static inline hid_t dtrain_h5t_std_i32le(void) { return H5T_STD_I32LE; }
+static inline hid_t dtrain_h5t_std_i64le(void) { return H5T_STD_I64LE; }
+static inline hid_t dtrain_h5t_ieee_f32le(void) { return H5T_IEEE_F32LE; }
+static inline hid_t dtrain_h5t_ieee_f64le(void) { return H5T_IEEE_F64LE; }
+static inline hid_t dtrain_h5p_dataset_access(void) { return H5P_DATASET_ACCESS; }
+static inline hid_t dtrain_h5p_link_create(void) { return H5P_LINK_CREATE; }
+static inline hid_t dtrain_h5e_default(void) { return H5E_DEFAULT; }
+static inline unsigned dtrain_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 #endif

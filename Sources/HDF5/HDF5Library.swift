@@ -1,0 +1,26 @@
+import CHDF5
+
+/// Process-wide concerns of the HDF5 C library: its error printing and its error stack.
+enum HDF5Library {
+    /// Stops the library from printing its error stack to stderr, so users see only our one-line errors.
+    ///
+    /// The library is built thread-safe, which makes the automatic printer a per-thread setting: every entry point
+    /// calls this (it is cheap) instead of once per process, so calls from a loader thread stay quiet too.
+    static func silenceErrorPrinting() {
+        H5Eset_auto2(dtrain_h5e_default(), nil, nil)
+    }
+
+    /// The most specific message on the calling thread's error stack, or "" when it is empty.
+    static func innermostErrorMessage() -> String {
+        var message = ""
+        withUnsafeMutablePointer(to: &message) { pointer in
+            _ = H5Ewalk2(dtrain_h5e_default(), H5E_WALK_UPWARD, { index, record, context in
+                // Upward walks start at the innermost record, which names the actual cause.
+                guard index == 0, let record, let description = record.pointee.desc, let context else { return 0 }
+                context.assumingMemoryBound(to: String.self).pointee = String(cString: description)
+                return 0
+            }, pointer)
+        }
+        return message
+    }
+}
