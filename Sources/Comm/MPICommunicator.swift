@@ -8,7 +8,9 @@ import Foundation
 /// at a time, and a blocked collective makes the other threads wait.
 ///
 /// How the process ends decides how MPI ends:
-/// - Returning from main or `exit(0)` finalises MPI (an exit handler calls `finish()`).
+/// - Returning from main or `exit(0)` finalises MPI (an exit handler calls `finish()`). MPI_Finalize waits for
+///   every rank, so a rank that ends normally while others still wait in a collective waits with them: ranks must
+///   issue the same collectives (see `agree(_:)`), and only a watchdog above this layer can end such a stall.
 /// - `exit` with a non-zero status on a job of several ranks calls MPI_Abort with that status, because finalising
 ///   would wait for ranks that may be blocked in a collective with this one; the whole job ends instead of hanging.
 ///   In a job of one rank it finalises quietly.

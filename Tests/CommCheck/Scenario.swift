@@ -41,7 +41,8 @@ enum Scenario: String, CaseIterable {
 
     private func report(_ result: String, _ communicator: Communicator) {
         // Unbuffered, so that the line is out before a failing scenario ends the job.
-        FileHandle.standardOutput.write(Data("\(rawValue) rank \(communicator.rank) of \(communicator.size): \(result)\n".utf8))
+        let line = "\(rawValue) rank \(communicator.rank) of \(communicator.size): \(result)\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
     }
 
     // MARK: Collectives
@@ -211,13 +212,14 @@ enum Scenario: String, CaseIterable {
                     if iteration >= 2 { times.append(elapsed / .milliseconds(1)) }
                 }
             }
-            let slowest = communicator.allreduce(times.reduce(0, +) / Double(times.count), .max)
-            let best = communicator.allreduce(times.min()!, .max)
+            // The slowest rank's time is the collective's time.
+            let mean = communicator.allreduce(times.reduce(0, +) / Double(times.count), .max)
+            let best = communicator.allreduce(times.min() ?? .nan, .max)
+            func figures(_ milliseconds: Double) -> String {
+                String(format: "%.3f ms (%.2f GB/s)", milliseconds, Double(megabytes) / 1e3 / (milliseconds / 1e3))
+            }
             if communicator.rank == 0 {
-                let rate = { (ms: Double) in Double(megabytes) / 1000 / (ms / 1000) }
-                FileHandle.standardOutput.write(Data(String(format: "bench allreduce %3d MB Float over %d ranks: mean %8.3f ms (%5.2f GB/s), "
-                    + "best %8.3f ms (%5.2f GB/s)", megabytes, communicator.size, slowest, rate(slowest), best,
-                    rate(best)).utf8) + Data("\n".utf8))
+                report("allreduce \(megabytes) MB Float: mean \(figures(mean)), best \(figures(best))", communicator)
             }
         }
     }

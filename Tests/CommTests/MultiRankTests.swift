@@ -8,7 +8,7 @@ import Testing
     /// Runs one scenario and returns the payload each rank printed, by rank, after checking exit status and count.
     private func payloads(_ scenario: String, ranks: Int) throws -> [Int: String] {
         let result = try runCheck(scenario, ranks: ranks)
-        #expect(result.status == 0, "dtrain-comm-check \(scenario) on \(ranks) ranks: \(result.status)\n\(result.stderr)")
+        #expect(result.status == 0, "\(scenario) on \(ranks) ranks ended with \(result.status):\n\(result.stderr)")
         var byRank: [Int: String] = [:]
         for line in result.stdout.split(separator: "\n") {
             let prefix = "\(scenario) rank "
@@ -48,7 +48,8 @@ import Testing
     }
 
     @Test(arguments: [2, 4]) func longBuffersTravelInPiecesUnderTheLimit(ranks: Int) throws {
-        try expectAll("split", ranks: ranks, "1001 elements reduced and broadcast in pieces of 3, pieces of three bytes")
+        let expected = "1001 elements reduced and broadcast in pieces of 3, pieces of three bytes"
+        try expectAll("split", ranks: ranks, expected)
     }
 
     @Test(arguments: [2, 4]) func broadcastFromFirstAndLastRank(ranks: Int) throws {
