@@ -15,4 +15,6 @@ static inline MPI_Op dtrain_mpi_min(void) { return MPI_MIN; }
 static inline void *dtrain_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *dtrain_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline MPI_Errhandler dtrain_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+static inline MPI_Info dtrain_mpi_info_null(void) { return MPI_INFO_NULL; }
+static inline MPI_Comm dtrain_mpi_comm_null(void) { return MPI_COMM_NULL; }
 #endif

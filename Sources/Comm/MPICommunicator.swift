@@ -1,0 +1,239 @@
+import CMPI
+import Foundation
+
+/// The communicator of an MPI job: all ranks of MPI_COMM_WORLD.
+///
+/// MPI can be initialised only once per process, so `start()` hands out one shared instance. Every MPI call passes
+/// through one lock, which is why MPI_THREAD_SERIALIZED is requested: any thread may use the communicator, one call
+/// at a time, and a blocked collective makes the other threads wait.
+///
+/// How the process ends decides how MPI ends:
+/// - Returning from main or `exit(0)` finalises MPI (an exit handler calls `finish()`). MPI_Finalize waits for
+///   every rank, so a rank that ends normally while others still wait in a collective waits with them: ranks must
+///   issue the same collectives (see `agree(_:)`), and only a watchdog above this layer can end such a stall.
+/// - `exit` with a non-zero status on a job of several ranks calls MPI_Abort with that status, because finalising
+///   would wait for ranks that may be blocked in a collective with this one; the whole job ends instead of hanging.
+///   In a job of one rank it finalises quietly.
+/// - A Swift runtime trap (fatalError, precondition, overflow) kills the process by a signal without exit handlers;
+///   mpirun sees a rank die and ends the others.
+/// - An MPI call that fails prints "rank R: <call> failed: <reason>" and aborts the job with `failureStatus`.
+public final class MPICommunicator: Communicator, @unchecked Sendable {
+    /// The exit status of a job ended by a failed MPI call (status 2 is reserved for user mistakes).
+    public static let failureStatus: Int32 = 3
+
+    /// This process's index in MPI_COMM_WORLD.
+    public let rank: Int
+    /// The number of ranks in MPI_COMM_WORLD.
+    public let size: Int
+    /// This process's index among the ranks on the same node (shared memory), for choosing cores and BLAS threads.
+    public let localRank: Int
+    /// The number of ranks on this node.
+    public let localSize: Int
+    /// The name MPI gives this node, usually the host name.
+    public let processorName: String
+    /// The thread support MPI granted; MPI_THREAD_SERIALIZED was requested.
+    public let threadSupport: ThreadSupport
+
+    /// Where the communicator is in its life.
+    private enum State { case running, finished, aborting }
+
+    nonisolated(unsafe) private static var shared: MPICommunicator?
+    private static let startLock = NSLock()
+
+    private let world: MPI_Comm
+    /// Held for the duration of every MPI call, so that calls from several threads are serialised.
+    private let callLock = NSLock()
+    /// Guards `state` and `pieceLimit`; never held across a blocking MPI call.
+    private let stateLock = NSLock()
+    private var state = State.running
+    private var pieceLimit = Int(Int32.max)
+
+    /// The most elements (bytes for broadcast) one MPI call carries; longer buffers are reduced in several calls.
+    ///
+    /// MPI counts are Int32, hence the default `Int32.max`; tests lower it to exercise the splitting on small buffers.
+    package var maximumCountPerCall: Int {
+        get { stateLock.withLock { pieceLimit } }
+        set {
+            precondition(newValue > 0 && newValue <= Int(Int32.max), "maximumCountPerCall must be in 1...Int32.max")
+            stateLock.withLock { pieceLimit = newValue }
+        }
+    }
+
+    /// Initialises MPI on first use and returns the communicator of all ranks; later calls return the same instance.
+    ///
+    /// Safe to call from several threads at once. Without mpirun, MPI starts as a singleton: rank 0 of 1.
+    public static func start() -> MPICommunicator {
+        startLock.withLock {
+            if let shared { return shared }
+            let communicator = MPICommunicator()
+            shared = communicator
+            registerExitHandler()
+            return communicator
+        }
+    }
+
+    private init() {
+        var initialised: Int32 = 0
+        MPI_Initialized(&initialised)
+        var granted: Int32 = 0
+        if initialised != 0 {
+            MPI_Query_thread(&granted)
+        } else {
+            // Failures before MPI_ERRORS_RETURN is set end the process inside MPI with its own message.
+            MPI_Init_thread(nil, nil, ThreadSupport.serialized.level, &granted)
+        }
+        threadSupport = ThreadSupport(level: granted)
+        world = dtrain_mpi_comm_world()
+        MPI_Comm_set_errhandler(world, dtrain_mpi_errors_return())
+
+        var value: Int32 = 0
+        MPI_Comm_rank(world, &value)
+        rank = Int(value)
+        MPI_Comm_size(world, &value)
+        size = Int(value)
+
+        var local = dtrain_mpi_comm_null()
+        let split = MPI_Comm_split_type(world, Int32(MPI_COMM_TYPE_SHARED), 0, dtrain_mpi_info_null(), &local)
+        if split == MPI_SUCCESS {
+            MPI_Comm_rank(local, &value)
+            localRank = Int(value)
+            MPI_Comm_size(local, &value)
+            localSize = Int(value)
+            MPI_Comm_free(&local)
+        } else {
+            localRank = 0
+            localSize = 0
+        }
+
+        var name = [CChar](repeating: 0, count: Int(MPI_MAX_PROCESSOR_NAME) + 1)
+        var length: Int32 = 0
+        MPI_Get_processor_name(&name, &length)
+        processorName = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+
+        if split != MPI_SUCCESS {
+            abort("MPI_Comm_split_type failed: \(Self.describe(split))", code: Self.failureStatus)
+        }
+    }
+
+    /// Replaces every element of `buffer` with its reduction over all ranks.
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ operation: ReduceOperation) {
+        reduce(buffer, dtrain_mpi_float(), operation)
+    }
+
+    /// Replaces every element of `buffer` with its reduction over all ranks.
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ operation: ReduceOperation) {
+        reduce(buffer, dtrain_mpi_double(), operation)
+    }
+
+    /// Replaces every element of `buffer` with its reduction over all ranks.
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Int64>, _ operation: ReduceOperation) {
+        reduce(buffer, dtrain_mpi_int64(), operation)
+    }
+
+    /// Copies `root`'s bytes into the buffers of all other ranks.
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {
+        guard let base = buffer.baseAddress else { return }
+        for piece in Pieces(count: buffer.count, limit: maximumCountPerCall) {
+            let result = serialized {
+                MPI_Bcast(base + piece.lowerBound, Int32(piece.count), dtrain_mpi_byte(), Int32(clamping: root), world)
+            }
+            check(result, "MPI_Bcast of \(piece.count) bytes from root \(root)")
+        }
+    }
+
+    /// Returns once every rank has entered the barrier.
+    public func barrier() {
+        check(serialized { MPI_Barrier(world) }, "MPI_Barrier")
+    }
+
+    /// Ends every rank of the job with `code` (after the caller printed its message).
+    ///
+    /// A job of one rank finalises and exits instead, sparing the user Open MPI's abort banner.
+    public func abort(code: Int32) -> Never {
+        if size > 1, transition(from: .running, to: .aborting) {
+            MPI_Abort(world, code)
+        }
+        finish()
+        exit(code)
+    }
+
+    /// Finalises MPI; later calls do nothing, and no MPI call may follow.
+    ///
+    /// Runs by itself when the process exits, so calling it is needed only to end MPI earlier.
+    public func finish() {
+        callLock.withLock {
+            guard transition(from: .running, to: .finished) else { return }
+            MPI_Finalize()
+        }
+    }
+
+    private func reduce<Element>(
+        _ buffer: UnsafeMutableBufferPointer<Element>, _ datatype: MPI_Datatype, _ operation: ReduceOperation
+    ) {
+        guard let base = buffer.baseAddress else { return }
+        let op = switch operation {
+        case .sum: dtrain_mpi_sum()
+        case .max: dtrain_mpi_max()
+        case .min: dtrain_mpi_min()
+        }
+        for piece in Pieces(count: buffer.count, limit: maximumCountPerCall) {
+            let result = serialized {
+                MPI_Allreduce(dtrain_mpi_in_place(), base + piece.lowerBound, Int32(piece.count), datatype, op, world)
+            }
+            check(result, "MPI_Allreduce of \(piece.count) elements")
+        }
+    }
+
+    /// Runs one MPI call under the call lock, after checking that MPI is still running.
+    private func serialized(_ call: () -> Int32) -> Int32 {
+        callLock.withLock {
+            let current = stateLock.withLock { state }
+            precondition(current == .running, "rank \(rank): MPI call after MPICommunicator.finish()")
+            return call()
+        }
+    }
+
+    /// Turns a failed MPI call into a message and the end of the job, since the other ranks cannot go on without it.
+    private func check(_ result: Int32, _ call: String) {
+        guard result != MPI_SUCCESS else { return }
+        abort("\(call) failed: \(Self.describe(result))", code: Self.failureStatus)
+    }
+
+    private func transition(from old: State, to new: State) -> Bool {
+        stateLock.withLock {
+            guard state == old else { return false }
+            state = new
+            return true
+        }
+    }
+
+    private static func describe(_ code: Int32) -> String {
+        var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
+        var length: Int32 = 0
+        MPI_Error_string(code, &text, &length)
+        return String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Ends MPI as the exit status demands (see the type's documentation).
+    private func end(exitStatus: Int32) {
+        if exitStatus != 0, size > 1 {
+            // No call lock: another thread may be blocked in a collective, and MPI_Abort is what ends it.
+            if transition(from: .running, to: .aborting) {
+                MPI_Abort(world, exitStatus)
+            }
+        } else {
+            finish()
+        }
+    }
+
+    private static func registerExitHandler() {
+        #if canImport(Glibc)
+        // on_exit, unlike atexit, passes the exit status, which decides between finalising and aborting.
+        on_exit({ status, _ in
+            MPICommunicator.startLock.withLock { MPICommunicator.shared }?.end(exitStatus: status)
+        }, nil)
+        #else
+        atexit { MPICommunicator.startLock.withLock { MPICommunicator.shared }?.finish() }
+        #endif
+    }
+}

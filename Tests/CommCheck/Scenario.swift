@@ -1,0 +1,226 @@
+import Comm
+import Foundation
+
+/// What one run of dtrain-comm-check exercises.
+///
+/// Each rank checks whole buffers itself and prints a summary whose values depend only on rank and size, so the
+/// tests can state the expected line without knowing the buffers.
+enum Scenario: String, CaseIterable {
+    case allreduce, inPlace = "in-place", split, broadcast, barrier, agree, info, finish
+    /// One rank aborts with a message while the others wait in a barrier.
+    case abort
+    /// One rank makes an MPI call fail (an invalid broadcast root) while the others wait in a barrier.
+    case mpiError = "mpi-error"
+    /// One rank calls exit with a non-zero status while the others wait in an allreduce.
+    case exit
+    /// One rank traps (fatalError) while the others wait in an allreduce.
+    case trap
+    /// One rank never joins the others' allreduce: the job hangs until something kills it.
+    case hang
+    /// Times allreduce of 4 MB and 100 MB Float buffers; rank 0 prints the figures.
+    case bench
+
+    func run(on communicator: MPICommunicator) {
+        switch self {
+        case .allreduce: report(allreduce(communicator), communicator)
+        case .inPlace: report(inPlace(communicator), communicator)
+        case .split: report(split(communicator), communicator)
+        case .broadcast: report(broadcast(communicator), communicator)
+        case .barrier: report(barrier(communicator), communicator)
+        case .agree: report(agree(communicator), communicator)
+        case .info: report(info(communicator), communicator)
+        case .finish: finish(communicator)
+        case .abort: fail(communicator) { communicator.abort("configuration differs from rank 0's", code: 2) }
+        case .mpiError: fail(communicator) { _ = communicator.broadcast(Int64(1), root: communicator.size + 5) }
+        case .exit: fail(communicator) { Foundation.exit(4) }
+        case .trap: fail(communicator) { fatalError("rank \(communicator.rank): deliberate trap") }
+        case .hang: fail(communicator) { while true { Thread.sleep(forTimeInterval: 1) } }
+        case .bench: bench(communicator)
+        }
+    }
+
+    private func report(_ result: String, _ communicator: Communicator) {
+        // Unbuffered, so that the line is out before a failing scenario ends the job.
+        let line = "\(rawValue) rank \(communicator.rank) of \(communicator.size): \(result)\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+
+    // MARK: Collectives
+
+    /// Element i of rank r holds (r + 1) * w(i) with weights w of both signs, so sum, max and min of every element
+    /// are known in closed form; element 0 has weight 1, and its results are what the line shows.
+    private func allreduce(_ communicator: Communicator) -> String {
+        let parts = [
+            reduceAll(Float.self, "float", communicator),
+            reduceAll(Double.self, "double", communicator),
+            reduceAll(Int64.self, "int64", communicator),
+        ]
+        return parts.joined(separator: ", ")
+    }
+
+    private func reduceAll<Element: ReducibleElement>(
+        _: Element.Type, _ name: String, _ communicator: Communicator, count: Int = 1000
+    ) -> String {
+        let n = communicator.size, r = communicator.rank
+        func weight(_ i: Int) -> Int { (i % 7 + 1) * (i % 2 == 0 ? 1 : -1) }
+        var summary: [String] = []
+        for operation in [ReduceOperation.sum, .max, .min] {
+            var values = (0..<count).map { Element.make((r + 1) * weight($0)) }
+            values.withUnsafeMutableBufferPointer { Element.allreduce($0, operation, communicator) }
+            let expected: (Int) -> Element = { i in
+                let w = weight(i)
+                switch operation {
+                case .sum: return Element.make(n * (n + 1) / 2 * w)
+                case .max: return Element.make(w > 0 ? n * w : w)
+                case .min: return Element.make(w > 0 ? w : n * w)
+                }
+            }
+            if let bad = (0..<count).first(where: { values[$0] != expected($0) }) {
+                return "\(name) \(operation) element \(bad) is \(values[bad]), expected \(expected(bad))"
+            }
+            summary.append("\(operation) \(values[0])")
+        }
+        return "\(name) " + summary.joined(separator: " ")
+    }
+
+    /// The reduction writes into the caller's memory and nowhere else: a slice in the middle of an array is reduced
+    /// while the elements on either side keep their sentinels; the scalar conveniences round-trip.
+    private func inPlace(_ communicator: Communicator) -> String {
+        let n = communicator.size, r = communicator.rank
+        var values = [Float](repeating: -7, count: 102)
+        for i in 1...100 { values[i] = Float(r + 1) }
+        values.withUnsafeMutableBufferPointer { whole in
+            communicator.allreduce(UnsafeMutableBufferPointer(rebasing: whole[1...100]), .sum)
+        }
+        let expected = Float(n * (n + 1) / 2)
+        guard values[0] == -7, values[101] == -7 else { return "sentinels overwritten: \(values[0]) \(values[101])" }
+        guard values[1...100].allSatisfy({ $0 == expected }) else { return "slice not reduced: \(values[1...100])" }
+        let double = communicator.allreduce(Double(r) + 0.5, .sum)
+        let integer = communicator.allreduce(r * 1_000_000_000_000, .max)
+        return "slice sum \(values[1]), sentinels intact, double sum \(double), int max \(integer)"
+    }
+
+    /// With a limit of 3 elements per MPI call, 1001-element buffers (not a multiple of 3) go in 334 pieces.
+    private func split(_ communicator: MPICommunicator) -> String {
+        communicator.maximumCountPerCall = 3
+        let n = communicator.size, r = communicator.rank, count = 1001
+        var floats = (0..<count).map { Float($0 * (r + 1)) }
+        var doubles = (0..<count).map { Double($0 * (r + 1)) }
+        var integers = (0..<count).map { Int64($0 * (r + 1)) }
+        floats.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+        doubles.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+        integers.withUnsafeMutableBufferPointer { communicator.allreduce($0, .max) }
+        let factor = n * (n + 1) / 2
+        for i in 0..<count {
+            guard floats[i] == Float(i * factor), doubles[i] == Double(i * factor), integers[i] == Int64(i * n) else {
+                return "element \(i): \(floats[i]) \(doubles[i]) \(integers[i])"
+            }
+        }
+        var bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 * 7 + r) }
+        bytes.withUnsafeMutableBytes { communicator.broadcast($0, root: n - 1) }
+        guard bytes == (0..<count).map({ UInt8(truncatingIfNeeded: $0 * 7 + n - 1) }) else {
+            return "broadcast bytes differ from root \(n - 1)'s"
+        }
+        let text = communicator.broadcast(r == 0 ? "pieces of three bytes" : "", root: 0)
+        return "\(count) elements reduced and broadcast in pieces of \(communicator.maximumCountPerCall), \(text)"
+    }
+
+    /// From root 0 and root size-1: raw bytes, a string (UTF-8, longer and shorter than the receivers'), an array
+    /// whose length differs between ranks, and a scalar.
+    private func broadcast(_ communicator: Communicator) -> String {
+        let n = communicator.size, r = communicator.rank
+        var parts: [String] = []
+        for root in [0, n - 1] {
+            var bytes = (0..<257).map { UInt8(truncatingIfNeeded: $0 + 31 * r) }
+            bytes.withUnsafeMutableBytes { communicator.broadcast($0, root: root) }
+            let bytesMatch = bytes == (0..<257).map { UInt8(truncatingIfNeeded: $0 + 31 * root) }
+            let text = communicator.broadcast(String(repeating: "é", count: r) + "from rank \(r) ✓", root: root)
+            var floats = (0...r).map { Float($0) + Float(r) / 10 }
+            communicator.broadcast(&floats, root: root)
+            let scalar = communicator.broadcast(Int64(r) * -3, root: root)
+            parts.append("root \(root) bytes \(bytesMatch ? "match" : "differ") \"\(text)\" \(floats) \(scalar)")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Ranks enter the barrier at staggered times; each must leave after the last one entered (one clock per node).
+    private func barrier(_ communicator: Communicator) -> String {
+        let r = communicator.rank
+        Thread.sleep(forTimeInterval: 0.05 * Double(r))
+        let entered = Date().timeIntervalSince1970
+        communicator.barrier()
+        let left = Date().timeIntervalSince1970
+        let lastEntered = communicator.allreduce(entered, .max)
+        return left >= lastEntered ? "left after the last rank entered" : "left \(lastEntered - left) s too early"
+    }
+
+    /// Equal fingerprints agree; rank-dependent ones disagree on every rank, including values at the ends of the range.
+    private func agree(_ communicator: Communicator) -> String {
+        let r = communicator.rank
+        let cases: [UInt64] = [
+            0x5eed_f00d,
+            UInt64(r),
+            UInt64.max,
+            r == 0 ? 0 : UInt64.max,
+            r == 0 ? 1 << 63 : (1 << 63) - 1,
+        ]
+        return cases.map { String(communicator.agree($0)) }.joined(separator: " ")
+    }
+
+    private func info(_ communicator: MPICommunicator) -> String {
+        let named = communicator.processorName.isEmpty ? "no processor name" : "named"
+        return "local \(communicator.localRank) of \(communicator.localSize), \(named), \(communicator.threadSupport)"
+    }
+
+    private func finish(_ communicator: MPICommunicator) {
+        report("finishing", communicator)
+        communicator.finish()
+        communicator.finish()
+    }
+
+    // MARK: Failures
+
+    /// The last rank runs `failure` while the others block in a collective it never joins.
+    private func fail(_ communicator: MPICommunicator, by failure: () -> Void) {
+        let n = communicator.size, r = communicator.rank
+        guard r == n - 1 else {
+            var value: [Float] = [1]
+            value.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+            report("returned from a collective the last rank never joined", communicator)
+            return
+        }
+        // Late enough that the others are already waiting in their collective.
+        Thread.sleep(forTimeInterval: 0.2)
+        failure()
+        report("survived its failure", communicator)
+    }
+
+    // MARK: Measurement
+
+    private func bench(_ communicator: Communicator) {
+        for (megabytes, repeats) in [(4, 50), (100, 10)] {
+            let count = megabytes * 1_000_000 / MemoryLayout<Float>.size
+            var values = [Float](repeating: Float(communicator.rank), count: count)
+            var times: [Double] = []
+            values.withUnsafeMutableBufferPointer { buffer in
+                for iteration in 0..<(repeats + 2) {
+                    communicator.barrier()
+                    let start = ContinuousClock.now
+                    communicator.allreduce(buffer, .sum)
+                    let elapsed = ContinuousClock.now - start
+                    // The first two rounds warm up the shared-memory segments and page in the buffer.
+                    if iteration >= 2 { times.append(elapsed / .milliseconds(1)) }
+                }
+            }
+            // The slowest rank's time is the collective's time.
+            let mean = communicator.allreduce(times.reduce(0, +) / Double(times.count), .max)
+            let best = communicator.allreduce(times.min() ?? .nan, .max)
+            func figures(_ milliseconds: Double) -> String {
+                String(format: "%.3f ms (%.2f GB/s)", milliseconds, Double(megabytes) / 1e3 / (milliseconds / 1e3))
+            }
+            if communicator.rank == 0 {
+                report("allreduce \(megabytes) MB Float: mean \(figures(mean)), best \(figures(best))", communicator)
+            }
+        }
+    }
+}
