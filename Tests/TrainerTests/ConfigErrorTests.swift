@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Trainer
+import Trainer
 
 /// Every kind of user mistake gives one line naming the file, the key and what was expected.
 @Suite struct ConfigErrorTests {

@@ -1,6 +1,6 @@
 import NN
 import Testing
-@testable import Trainer
+import Trainer
 
 @Suite struct ConfigFactoryTests {
     /// Segments of a small model with weights, biases and batch norm, for the optimizers' constructors.

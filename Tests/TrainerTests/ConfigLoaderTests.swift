@@ -1,7 +1,7 @@
 import Foundation
 import NN
 import Testing
-@testable import Trainer
+import Trainer
 
 @Suite struct ConfigLoaderTests {
     static let full = """

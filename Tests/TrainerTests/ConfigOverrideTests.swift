@@ -1,5 +1,5 @@
 import Testing
-@testable import Trainer
+import Trainer
 
 @Suite struct ConfigOverrideTests {
     @Test func numberOverridesTheFile() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Trainer
+import Trainer
 
 /// Small configs and helpers shared by the config tests.
 enum ConfigTesting {
