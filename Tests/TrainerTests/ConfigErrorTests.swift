@@ -158,7 +158,7 @@ import Trainer
         let malformed = ConfigTesting.message(overrides: ["schedule.milestones=[30,60"]) ?? ""
         #expect(malformed.hasPrefix("bad override 'schedule.milestones=[30,60': the value is not valid TOML ("), "\(malformed)")
         #expect(ConfigTesting.message(overrides: ["run.name=\"x\"\nseed = 3"])
-            == "bad override 'run.name=\"x\"\nseed = 3': the value must be a single TOML value")
+            == #"bad override 'run.name="x"\nseed = 3': the value must be a single TOML value"#)
     }
 
     @Test func overrideErrorsNameTheOverride() {

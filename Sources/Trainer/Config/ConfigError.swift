@@ -1,3 +1,5 @@
+import Foundation
+
 /// A mistake in a config file or an override, described in one line a person can act on.
 ///
 /// `source` is where the offending value came from: the config file's path as given, or `--set key=value` for an
@@ -50,7 +52,8 @@ public enum ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
         case .notApplicable(let key, let source, let context):
             return "\(key) in \(source) does not apply to \(context)"
         case .badOverride(let override, let reason):
-            return "bad override '\(override)': \(reason)"
+            // An override from a script may hold a newline; escaping it keeps the message on one line.
+            return "bad override '\(override.replacingOccurrences(of: "\n", with: "\\n"))': \(reason)"
         case .modelInput(let model, let inputShape, let reason):
             let shape = inputShape.map(String.init).joined(separator: "x")
             return "model \(model) cannot take samples of shape \(shape): \(reason)"
