@@ -43,6 +43,19 @@ public struct Philox: Sendable {
         Float(word >> 8) * 0x1p-24
     }
 
+    /// The 64 random bits at `index` of `stream` (the first two words of block `index`).
+    public func random64(stream: UInt64, index: UInt64) -> UInt64 {
+        let words = block(stream: stream, block: index)
+        return UInt64(words[0]) | UInt64(words[1]) << 32
+    }
+
+    /// A uniformly drawn integer in 0..<bound from the bits at `index` of `stream` (Lemire's multiply-shift, whose
+    /// bias of at most bound / 2^64 is negligible for any dataset size).
+    public func integer(below bound: Int, stream: UInt64, index: UInt64) -> Int {
+        precondition(bound > 0, "Philox: integer below \(bound)")
+        return Int(random64(stream: stream, index: index).multipliedFullWidth(by: UInt64(bound)).high)
+    }
+
     /// The uniform value in [0, 1) at `index` of `stream`.
     public func uniform(stream: UInt64, index: UInt64) -> Float {
         Philox.unit(block(stream: stream, block: index / 4)[Int(index % 4)])

@@ -1,0 +1,68 @@
+import Foundation
+
+/// What rank 0 tells the person running the job: log lines on stdout and one JSON record per logged step or
+/// evaluation in `<out_dir>/metrics.jsonl`. Every other rank stays silent.
+public final class RunLog {
+    private let enabled: Bool
+    private let metrics: FileHandle?
+    private let interactive: Bool
+    private var progressShown = false
+
+    /// A log that writes only when `enabled` (rank 0), with metrics appended to `metricsPath` when given.
+    public init(enabled: Bool, metricsPath: String?) throws(TrainerError) {
+        self.enabled = enabled
+        interactive = enabled && isatty(STDOUT_FILENO) != 0
+        guard enabled, let metricsPath else {
+            metrics = nil
+            return
+        }
+        if !FileManager.default.fileExists(atPath: metricsPath) {
+            FileManager.default.createFile(atPath: metricsPath, contents: nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
+            throw .invalid("cannot write metrics file \(metricsPath)")
+        }
+        handle.seekToEndOfFile()
+        metrics = handle
+    }
+
+    /// Prints a line (rank 0 only).
+    public func line(_ text: String) {
+        guard enabled else { return }
+        clearProgress()
+        print(text)
+        fflush(stdout)
+    }
+
+    /// Appends one JSON object to the metrics file.
+    public func record(_ fields: [(String, Any)]) {
+        guard let metrics else { return }
+        let body = fields.map { key, value -> String in
+            let rendered: String
+            switch value {
+            case let text as String: rendered = "\"\(text)\""
+            case let number as Double: rendered = number.isFinite ? String(number) : "null"
+            case let number as Float: rendered = number.isFinite ? String(number) : "null"
+            default: rendered = "\(value)"
+            }
+            return "\"\(key)\": \(rendered)"
+        }.joined(separator: ", ")
+        metrics.write(("{" + body + "}\n").data(using: .utf8)!)
+    }
+
+    /// Redraws a one-line progress bar when stdout is a terminal.
+    public func progress(fraction: Double, text: String) {
+        guard interactive else { return }
+        let width = 30
+        let filled = max(0, min(width, Int(fraction * Double(width))))
+        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+        FileHandle.standardOutput.write("\r[\(bar)] \(String(format: "%3.0f", 100 * fraction))% \(text)\u{1B}[K".data(using: .utf8)!)
+        progressShown = true
+    }
+
+    private func clearProgress() {
+        guard progressShown else { return }
+        FileHandle.standardOutput.write("\r\u{1B}[K".data(using: .utf8)!)
+        progressShown = false
+    }
+}

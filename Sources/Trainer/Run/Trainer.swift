@@ -1,0 +1,321 @@
+import Comm
+import Data
+import Engine
+import Foundation
+import NN
+
+/// Data-parallel training of one config across the ranks of a communicator.
+///
+/// Every rank holds a full replica, computes the gradient of its slice of each global batch, and the ranks sum
+/// their gradients (already divided by the global batch) before every rank takes the same optimizer step, so the
+/// replicas stay identical. Rank 0 alone logs and writes files; every collective is called by every rank.
+public final class Trainer {
+    /// The resolved config.
+    public let loaded: LoadedConfig
+    private let communicator: any Communicator
+    private var config: TrainingConfig { loaded.config }
+
+    public init(loaded: LoadedConfig, communicator: any Communicator) {
+        self.loaded = loaded
+        self.communicator = communicator
+    }
+
+    /// What a finished run reports.
+    public struct Summary: Sendable {
+        /// Steps taken in this invocation.
+        public let steps: Int
+        /// The last evaluation's top-1 accuracy, if any evaluation ran.
+        public let top1: Double?
+        /// Wall time in seconds.
+        public let seconds: Double
+    }
+
+    /// The pieces of a run that every subcommand (train, bench) sets up the same way.
+    struct Setup {
+        let train: DatasetFile
+        let validation: DatasetFile?
+        let trainLoader: BatchLoader
+        let validationLoader: BatchLoader?
+        let model: Model
+        let optimizer: any Optimizer
+        let schedule: any LearningRateSchedule
+        let sampler: GlobalSampler
+        let log: RunLog
+    }
+
+    /// Runs `body` on every rank and agrees on the outcome, so that a mistake seen by some ranks (a missing file
+    /// on one node) stops all of them with one message, from the lowest failing rank, instead of leaving the
+    /// others waiting in a collective.
+    func collectively<T>(_ body: () throws -> T) throws(TrainerError) -> T {
+        var outcome: Result<T, TrainerError>
+        do {
+            outcome = .success(try body())
+        } catch let error as TrainerError {
+            outcome = .failure(error)
+        } catch {
+            outcome = .failure(.invalid(String(describing: error)))
+        }
+        let failed: Int
+        if case .failure = outcome { failed = communicator.rank } else { failed = Int.max }
+        let first = communicator.allreduce(failed, .min)
+        switch outcome {
+        case .success(let value) where first == Int.max: return value
+        case .failure(let error) where first == communicator.rank: throw error
+        default: throw .reportedElsewhere
+        }
+    }
+
+    func setUp() throws(TrainerError) -> Setup {
+        let (rank, size) = (communicator.rank, communicator.size)
+        let (train, validation) = try collectively { () throws -> (DatasetFile, DatasetFile?) in
+            let train = try DatasetFile(path: config.data.train)
+            let validation = try config.data.val.map { try DatasetFile(path: $0) }
+            if let validation, validation.sampleShape != train.sampleShape || validation.classNames.count != train.classNames.count {
+                throw TrainerError.invalid("data.val \(validation.path) holds \(validation.classNames.count) classes of \(validation.sampleShape), but data.train \(train.path) holds \(train.classNames.count) classes of \(train.sampleShape)")
+            }
+            return (train, validation)
+        }
+        let globalBatch = config.data.globalBatch
+        try collectively {
+            guard globalBatch % size == 0 else {
+                throw TrainerError.invalid("data.global_batch = \(globalBatch) is not divisible by the \(size) ranks (each rank takes global_batch / ranks samples)")
+            }
+            guard train.count >= globalBatch else {
+                throw TrainerError.invalid("data.train \(train.path) has \(train.count) samples, fewer than data.global_batch = \(globalBatch): no full step fits")
+            }
+        }
+        let model = try collectively {
+            let graph = try config.model.makeGraph(inputShape: train.sampleShape, classes: train.classNames.count)
+            return try Model(graph: graph, inputShape: train.sampleShape, seed: config.run.seed)
+        }
+        // Every rank must run the same config with the same parameter layout, or the gradient allreduce would
+        // pair up unrelated buffers (or hang on different sizes).
+        var fingerprint = config.fingerprint
+        for segment in model.parameterSegments { fingerprint = (fingerprint ^ UInt64(segment.count)) &* 0x100_0000_01b3 }
+        guard communicator.agree(fingerprint) else {
+            throw rank == 0 ? .invalid("the ranks run different configs or models (fingerprints differ); start every rank with the same config file and --set options") : .reportedElsewhere
+        }
+        // Identical replicas: rank 0's initial parameters and buffers everywhere.
+        communicator.broadcast(UnsafeMutableRawBufferPointer(model.parameters.buffer), root: 0)
+        communicator.broadcast(UnsafeMutableRawBufferPointer(model.buffers.buffer), root: 0)
+
+        let cacheBytes = config.data.cacheMB << 20
+        let (trainLoader, validationLoader) = try collectively { () throws -> (BatchLoader, BatchLoader?) in
+            (try BatchLoader(dataset: train, cacheBytes: cacheBytes),
+             try validation.map { try BatchLoader(dataset: $0, cacheBytes: cacheBytes) })
+        }
+        let windowChunks = trainLoader.isCached ? Int.max : max(1, cacheBytes / max(1, train.chunkRows * train.sampleShape.reduce(1, *)))
+        let sampler = GlobalSampler(count: train.count, globalBatch: globalBatch, seed: config.run.seed,
+                                    shuffle: config.data.shuffle, chunkRows: train.chunkRows, windowChunks: windowChunks)
+        let totalSteps = config.run.maxSteps.map { min($0, sampler.stepsPerEpoch * config.run.epochs) }
+            ?? sampler.stepsPerEpoch * config.run.epochs
+        let log = try collectively {
+            if rank == 0 { try FileManager.default.createDirectory(atPath: config.run.outDir, withIntermediateDirectories: true) }
+            return try RunLog(enabled: rank == 0, metricsPath: rank == 0 ? config.run.outDir + "/metrics.jsonl" : nil)
+        }
+        return Setup(train: train, validation: validation, trainLoader: trainLoader, validationLoader: validationLoader,
+                     model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
+                     schedule: config.schedule.makeSchedule(baseLR: config.optimizer.lr, globalBatch: globalBatch,
+                                                            stepsPerEpoch: sampler.stepsPerEpoch, totalSteps: totalSteps),
+                     sampler: sampler, log: log)
+    }
+
+    /// Trains for the configured epochs (or `run.max_steps`), evaluating at the end of every epoch.
+    public func run() throws(TrainerError) -> Summary {
+        let start = Date()
+        let setup = try setUp()
+        let (model, sampler, log) = (setup.model, setup.sampler, setup.log)
+        let (rank, size) = (communicator.rank, communicator.size)
+        if rank == 0 {
+            try? loaded.resolvedText.write(toFile: config.run.outDir + "/config.toml", atomically: true, encoding: .utf8)
+        }
+        log.line("dtrain: \(size) rank\(size == 1 ? "" : "s"), \(config.model.name) with \(model.parameterCount) parameters, "
+                 + "\(setup.train.count) training samples of \(setup.train.sampleShape), global batch \(config.data.globalBatch) "
+                 + "(\(config.data.globalBatch / size) per rank), \(sampler.stepsPerEpoch) steps per epoch"
+                 + (setup.trainLoader.isCached ? ", data in memory" : ""))
+        log.line("config:\n" + loaded.resolvedText)
+
+        let totalSteps = config.run.maxSteps.map { min($0, sampler.stepsPerEpoch * config.run.epochs) }
+            ?? sampler.stepsPerEpoch * config.run.epochs
+        var globalStep = 0
+        var lastTop1: Double?
+        let localBatch = config.data.globalBatch / size
+        let gradient = Tensor(zeros: [localBatch] + model.outputShape)
+        var window = StepWindow()
+        let runClock = Date()
+
+        epochs: for epoch in 0..<config.run.epochs {
+            let order = sampler.order(epoch: epoch)
+            let first = 0, last = min(sampler.stepsPerEpoch, totalSteps - globalStep)
+            guard last > first else { break }
+            let loader = setup.trainLoader
+            let prefetcher = Prefetcher(steps: first..<last) { step throws(DataError) in
+                try loader.load(sampler.indices(in: order, step: step, rank: rank, worldSize: size))
+            }
+            defer { prefetcher.stop() }
+            for step in first..<last {
+                let t0 = Date()
+                let batch: Batch
+                do { batch = try prefetcher.next() } catch {
+                    fail("reading \(setup.train.path): \(error)")
+                }
+                let t1 = Date()
+                let lr = setup.schedule.learningRate(atStep: globalStep)
+                let result = try step(setup, batch: batch, epoch: epoch, learningRate: lr, gradient: gradient)
+                globalStep += 1
+                window.add(loss: result.loss, correct: result.correct, samples: config.data.globalBatch,
+                           data: t1.timeIntervalSince(t0), compute: result.compute, communication: result.communication)
+                if globalStep % config.log.everySteps == 0 || step == last - 1 {
+                    let elapsed = Date().timeIntervalSince(runClock)
+                    let eta = elapsed / Double(globalStep) * Double(totalSteps - globalStep)
+                    report(window, epoch: epoch, step: step, of: sampler.stepsPerEpoch, globalStep: globalStep, lr: lr,
+                           eta: eta, log: log)
+                    window = StepWindow()
+                } else {
+                    log.progress(fraction: Double(step + 1) / Double(last),
+                                 text: "epoch \(epoch + 1) step \(step + 1)/\(sampler.stepsPerEpoch)")
+                }
+            }
+            if let top1 = try evaluate(setup, epoch: epoch, globalStep: globalStep) { lastTop1 = top1 }
+            if globalStep >= totalSteps { break epochs }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        log.line(String(format: "done: %d steps in %.1f s", globalStep, seconds)
+                 + (lastTop1.map { String(format: ", final top-1 %.2f%%", 100 * $0) } ?? ""))
+        return Summary(steps: globalStep, top1: lastTop1, seconds: seconds)
+    }
+
+    /// The global loss sum and correct count of a step, and the seconds spent computing and communicating.
+    struct StepResult {
+        let loss: Double, correct: Double, compute: Double, communication: Double
+    }
+
+    /// One optimizer step on this rank's `batch`: forward, backward, gradient allreduce, update.
+    func step(_ setup: Setup, batch: Batch, epoch: Int, learningRate: Float, gradient: Tensor) throws(TrainerError) -> StepResult {
+        let model = setup.model
+        let t0 = Date()
+        model.zeroGradients()
+        let context = ForwardContext(mode: .training, seed: config.run.seed, epoch: epoch, sampleIndices: batch.indices)
+        let logits = model.forward(batch.images, context: context)
+        let lossSum = SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels,
+                                                   normalizer: config.data.globalBatch, gradient: gradient)
+        let correct = Accuracy.correct(logits: logits, labels: batch.labels, k: 1)
+        model.backward(gradient)
+        let t1 = Date()
+        communicator.allreduce(model.gradients.buffer, .sum)
+        var statistics: [Double] = [lossSum, Double(correct)]
+        statistics.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+        let t2 = Date()
+        // Every rank sees the same summed loss, so every rank stops here together.
+        guard statistics[0].isFinite else {
+            throw communicator.rank == 0
+                ? .invalid("the loss became \(statistics[0]) at epoch \(epoch + 1); lower optimizer.lr") : .reportedElsewhere
+        }
+        setup.optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
+        let t3 = Date()
+        return StepResult(loss: statistics[0], correct: statistics[1],
+                          compute: t1.timeIntervalSince(t0) + t3.timeIntervalSince(t2), communication: t2.timeIntervalSince(t1))
+    }
+
+    /// Times `steps` training steps after `warmup` untimed ones and prints images per second and the time split.
+    public func benchmark(steps: Int, warmup: Int = 2) throws(TrainerError) {
+        let setup = try setUp()
+        let (rank, size) = (communicator.rank, communicator.size)
+        let order = setup.sampler.order(epoch: 0)
+        let stepsPerEpoch = setup.sampler.stepsPerEpoch
+        let gradient = Tensor(zeros: [config.data.globalBatch / size] + setup.model.outputShape)
+        let loader = setup.trainLoader, sampler = setup.sampler
+        let prefetcher = Prefetcher(steps: 0..<(warmup + steps)) { step throws(DataError) in
+            try loader.load(sampler.indices(in: order, step: step % stepsPerEpoch, rank: rank, worldSize: size))
+        }
+        defer { prefetcher.stop() }
+        var window = StepWindow()
+        for index in 0..<(warmup + steps) {
+            let t0 = Date()
+            let batch: Batch
+            do { batch = try prefetcher.next() } catch { fail("reading \(setup.train.path): \(error)") }
+            let t1 = Date()
+            let result = try step(setup, batch: batch, epoch: 0, learningRate: config.optimizer.lr, gradient: gradient)
+            if index >= warmup {
+                window.add(loss: result.loss, correct: result.correct, samples: config.data.globalBatch,
+                           data: t1.timeIntervalSince(t0), compute: result.compute, communication: result.communication)
+            }
+        }
+        // The slowest rank sets the pace of a synchronous step.
+        let total = communicator.allreduce(window.data + window.compute + window.communication, .max)
+        let perStep = { (seconds: Double) in 1000 * seconds / Double(steps) }
+        setup.log.line(String(format: "bench: %@, %d rank%@, global batch %d: %.1f img/s (%.1f per rank), %.1f ms/step: data %.1f ms, compute %.1f ms, comm %.1f ms",
+                              config.model.name, size, size == 1 ? "" : "s", config.data.globalBatch,
+                              Double(steps * config.data.globalBatch) / total,
+                              Double(steps * config.data.globalBatch) / total / Double(size), perStep(total),
+                              perStep(window.data), perStep(window.compute), perStep(window.communication)))
+    }
+
+    /// Prints and records the averages of the steps since the last report.
+    private func report(_ window: StepWindow, epoch: Int, step: Int, of stepsPerEpoch: Int, globalStep: Int, lr: Float,
+                        eta: Double, log: RunLog) {
+        let steps = Double(window.steps)
+        let (loss, accuracy) = (window.loss / Double(window.samples), window.correct / Double(window.samples))
+        let rate = Double(window.samples) / (window.data + window.compute + window.communication)
+        log.line(String(format: "epoch %d step %d/%d  loss %.4f  acc %.2f%%  lr %.5g  %.0f img/s  data %.1f ms  compute %.1f ms  comm %.1f ms  eta %@",
+                        epoch + 1, step + 1, stepsPerEpoch, loss, 100 * accuracy, lr, rate,
+                        1000 * window.data / steps, 1000 * window.compute / steps, 1000 * window.communication / steps,
+                        Trainer.duration(eta)))
+        log.record([("type", "train"), ("epoch", epoch + 1), ("step", step + 1), ("global_step", globalStep),
+                    ("loss", loss), ("accuracy", accuracy), ("lr", lr), ("images_per_second", rate),
+                    ("data_ms", 1000 * window.data / steps), ("compute_ms", 1000 * window.compute / steps),
+                    ("communication_ms", 1000 * window.communication / steps)])
+    }
+
+    /// Evaluates every validation sample exactly once across the ranks and logs the summed counts.
+    ///
+    /// Batch-norm running statistics are averaged across ranks first: each rank updated them from its own slice,
+    /// and evaluating one model whatever the number of ranks needs one set of them.
+    func evaluate(_ setup: Setup, epoch: Int, globalStep: Int) throws(TrainerError) -> Double? {
+        guard let validation = setup.validation, let loader = setup.validationLoader else { return nil }
+        let (model, size) = (setup.model, communicator.size)
+        if model.buffers.count > 0 && size > 1 {
+            communicator.allreduce(model.buffers.buffer, .sum)
+            Elementwise.scale(model.buffers.pointer, by: 1 / Float(size), count: model.buffers.count)
+        }
+        let shard = EvaluationShard(count: validation.count, rank: communicator.rank, worldSize: size)
+        let classes = model.outputShape[0]
+        var totals: [Double] = [0, 0, 0, 0]  // samples, loss sum, top-1, top-5
+        for rows in shard.batches(of: max(1, config.data.evalBatch / size)) {
+            let batch: Batch
+            do { batch = try loader.load(rows: rows) } catch { fail("reading \(validation.path): \(error)") }
+            let logits = model.forward(batch.images, context: ForwardContext(mode: .evaluation, sampleIndices: batch.indices))
+            let gradient = Tensor(zeros: logits.shape)
+            totals[0] += Double(rows.count)
+            totals[1] += SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels, normalizer: 1, gradient: gradient)
+            totals[2] += Double(Accuracy.correct(logits: logits, labels: batch.labels, k: 1))
+            if classes > 5 { totals[3] += Double(Accuracy.correct(logits: logits, labels: batch.labels, k: 5)) }
+        }
+        totals.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+        let (loss, top1, top5) = (totals[1] / totals[0], totals[2] / totals[0], totals[3] / totals[0])
+        setup.log.line(String(format: "epoch %d validation: loss %.4f  top-1 %.2f%%", epoch + 1, loss, 100 * top1)
+                       + (classes > 5 ? String(format: "  top-5 %.2f%%", 100 * top5) : "")
+                       + "  (\(Int(totals[0])) samples)")
+        var record: [(String, Any)] = [("type", "eval"), ("epoch", epoch + 1), ("global_step", globalStep),
+                                       ("samples", Int(totals[0])), ("loss", loss), ("top1", top1)]
+        if classes > 5 { record.append(("top5", top5)) }
+        setup.log.record(record)
+        return top1
+    }
+
+    /// Reports an error only this rank met in the middle of training and ends the whole job: the other ranks are
+    /// already waiting in a collective and would never return.
+    func fail(_ message: String) -> Never {
+        let prefix = communicator.size > 1 ? "rank \(communicator.rank): " : ""
+        FileHandle.standardError.write("dtrain: \(prefix)\(message)\n".data(using: .utf8)!)
+        communicator.abort(code: 2)
+    }
+
+    /// "1h02m", "4m05s" or "12s".
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        if total >= 3600 { return String(format: "%dh%02dm", total / 3600, total % 3600 / 60) }
+        if total >= 60 { return String(format: "%dm%02ds", total / 60, total % 60) }
+        return "\(total)s"
+    }
+}

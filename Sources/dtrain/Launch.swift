@@ -1,0 +1,35 @@
+import Comm
+import Foundation
+import Trainer
+
+/// Starts MPI, runs a body on every rank, and turns any error into one line on stderr and exit status 2.
+enum Launch {
+    /// Runs `body` with the job's communicator and finalises MPI on every way out.
+    static func withCommunicator(_ body: (MPICommunicator) throws -> Void) -> Never {
+        let communicator = MPICommunicator.start()
+        var status: Int32 = 0
+        do {
+            try body(communicator)
+        } catch TrainerError.reportedElsewhere {
+            status = 2
+        } catch {
+            let prefix = communicator.size > 1 && communicator.rank != 0 ? "rank \(communicator.rank): " : ""
+            FileHandle.standardError.write("dtrain: \(prefix)\(error)\n".data(using: .utf8)!)
+            status = 2
+        }
+        communicator.finish()
+        exit(status)
+    }
+
+    /// Loads the config on every rank; a rank that cannot read it stops the others too.
+    static func loadConfig(_ path: String, overrides: [String], communicator: any Communicator) throws -> LoadedConfig {
+        var outcome: Result<LoadedConfig, any Error>
+        do { outcome = .success(try ConfigLoader.load(path: path, overrides: overrides)) } catch { outcome = .failure(error) }
+        let failed: Int
+        if case .failure = outcome { failed = communicator.rank } else { failed = Int.max }
+        let first = communicator.allreduce(failed, .min)
+        if first == Int.max { return try outcome.get() }
+        if first == communicator.rank { _ = try outcome.get() }
+        throw TrainerError.reportedElsewhere
+    }
+}
