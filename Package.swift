@@ -44,9 +44,11 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"], swiftSettings: optimized),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "CommTests", dependencies: ["Comm"]),
+        // Launches `mpirun` from the multi-rank tests, with a timeout that turns a hang into a failure.
+        .target(name: "MPITestSupport", path: "Tests/MPITestSupport"),
+        .testTarget(name: "CommTests", dependencies: ["Comm", "MPITestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "HDF5", "Engine"]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "NN", "Data", "HDF5", "Engine"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "NN", "Data", "HDF5", "Engine", "MPITestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CBLAS", "CMPI", "CHDF5"]),
     ]
 )

@@ -46,6 +46,24 @@ public final class HDF5Group {
         return HDF5Group(id: group, file: file, name: full)
     }
 
+    /// The names of the group's direct members (groups and datasets), in name order.
+    public func memberNames() throws(HDF5Error) -> [String] {
+        HDF5Library.silenceErrorPrinting()
+        let context = HDF5Context(file: file, object: name)
+        var info = H5G_info_t()
+        try context.check(H5Gget_info(id, &info), "listing the group")
+        var names: [String] = []
+        for index in 0..<info.nlinks {
+            let length = try context.check(H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0,
+                                                              dtrain_h5p_default()), "reading member \(index)'s name")
+            var bytes = [CChar](repeating: 0, count: Int(length) + 1)
+            try context.check(H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &bytes, bytes.count,
+                                                 dtrain_h5p_default()), "reading member \(index)'s name")
+            names.append(String(cString: bytes))
+        }
+        return names
+    }
+
     /// Whether a group or dataset exists at `path` (relative to this group, or absolute).
     public func hasObject(_ path: String) -> Bool {
         HDF5Library.silenceErrorPrinting()

@@ -1,3 +1,4 @@
+import MPITestSupport
 import Testing
 
 /// The launcher itself: where it finds mpirun and the package's executables.

@@ -1,4 +1,5 @@
 import Foundation
+import MPITestSupport
 import Testing
 
 /// The communicator across real ranks: dtrain-comm-check under mpirun with 2 and 4 ranks.

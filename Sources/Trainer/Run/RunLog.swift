@@ -7,11 +7,16 @@ public final class RunLog {
     private let metrics: FileHandle?
     private let interactive: Bool
     private var progressShown = false
+    private var lastProgress = Date.distantPast
 
     /// A log that writes only when `enabled` (rank 0), with metrics appended to `metricsPath` when given.
     public init(enabled: Bool, metricsPath: String?) throws(TrainerError) {
         self.enabled = enabled
-        interactive = enabled && isatty(STDOUT_FILENO) != 0
+        // Under mpirun a rank's stdout is a pseudo-terminal even when mpirun's own output goes to a file, so the bar
+        // is drawn only in a single-process run on a terminal.
+        let underMPIRun = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil
+            || ProcessInfo.processInfo.environment["PMI_SIZE"] != nil
+        interactive = enabled && !underMPIRun && isatty(STDOUT_FILENO) != 0
         guard enabled, let metricsPath else {
             metrics = nil
             return
@@ -30,8 +35,7 @@ public final class RunLog {
     public func line(_ text: String) {
         guard enabled else { return }
         clearProgress()
-        print(text)
-        fflush(stdout)
+        FileHandle.standardOutput.write((text + "\n").data(using: .utf8)!)
     }
 
     /// Appends one JSON object to the metrics file.
@@ -50,9 +54,10 @@ public final class RunLog {
         metrics.write(("{" + body + "}\n").data(using: .utf8)!)
     }
 
-    /// Redraws a one-line progress bar when stdout is a terminal.
+    /// Redraws a one-line progress bar, at most twice a second, when stdout is a terminal.
     public func progress(fraction: Double, text: String) {
-        guard interactive else { return }
+        guard interactive, Date().timeIntervalSince(lastProgress) >= 0.5 else { return }
+        lastProgress = Date()
         let width = 30
         let filled = max(0, min(width, Int(fraction * Double(width))))
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)

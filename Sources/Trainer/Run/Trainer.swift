@@ -69,7 +69,7 @@ public final class Trainer {
         let (rank, size) = (communicator.rank, communicator.size)
         let (train, validation) = try collectively { () throws -> (DatasetFile, DatasetFile?) in
             let train = try DatasetFile(path: config.data.train)
-            let validation = try config.data.val.map { try DatasetFile(path: $0) }
+            let validation = try config.data.validation.map { try DatasetFile(path: $0) }
             if let validation, validation.sampleShape != train.sampleShape || validation.classNames.count != train.classNames.count {
                 throw TrainerError.invalid("data.val \(validation.path) holds \(validation.classNames.count) classes of \(validation.sampleShape), but data.train \(train.path) holds \(train.classNames.count) classes of \(train.sampleShape)")
             }
@@ -110,12 +110,12 @@ public final class Trainer {
         let totalSteps = config.run.maxSteps.map { min($0, sampler.stepsPerEpoch * config.run.epochs) }
             ?? sampler.stepsPerEpoch * config.run.epochs
         let log = try collectively {
-            if rank == 0 { try FileManager.default.createDirectory(atPath: config.run.outDir, withIntermediateDirectories: true) }
-            return try RunLog(enabled: rank == 0, metricsPath: rank == 0 ? config.run.outDir + "/metrics.jsonl" : nil)
+            if rank == 0 { try FileManager.default.createDirectory(atPath: config.run.outputDirectory, withIntermediateDirectories: true) }
+            return try RunLog(enabled: rank == 0, metricsPath: rank == 0 ? config.run.outputDirectory + "/metrics.jsonl" : nil)
         }
         return Setup(train: train, validation: validation, trainLoader: trainLoader, validationLoader: validationLoader,
                      model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
-                     schedule: config.schedule.makeSchedule(baseLR: config.optimizer.lr, globalBatch: globalBatch,
+                     schedule: config.schedule.makeSchedule(baseLR: config.optimizer.learningRate, globalBatch: globalBatch,
                                                             stepsPerEpoch: sampler.stepsPerEpoch, totalSteps: totalSteps),
                      sampler: sampler, log: log)
     }
@@ -127,7 +127,7 @@ public final class Trainer {
         let (model, sampler, log) = (setup.model, setup.sampler, setup.log)
         let (rank, size) = (communicator.rank, communicator.size)
         if rank == 0 {
-            try? loaded.resolvedText.write(toFile: config.run.outDir + "/config.toml", atomically: true, encoding: .utf8)
+            try? loaded.resolvedText.write(toFile: config.run.outputDirectory + "/config.toml", atomically: true, encoding: .utf8)
         }
         log.line("dtrain: \(size) rank\(size == 1 ? "" : "s"), \(config.model.name) with \(model.parameterCount) parameters, "
                  + "\(setup.train.count) training samples of \(setup.train.sampleShape), global batch \(config.data.globalBatch) "
@@ -161,7 +161,7 @@ public final class Trainer {
                 }
                 let t1 = Date()
                 let lr = setup.schedule.learningRate(atStep: globalStep)
-                let result = try step(setup, batch: batch, epoch: epoch, learningRate: lr, gradient: gradient)
+                let result = try trainStep(setup, batch: batch, epoch: epoch, learningRate: lr, gradient: gradient)
                 globalStep += 1
                 window.add(loss: result.loss, correct: result.correct, samples: config.data.globalBatch,
                            data: t1.timeIntervalSince(t0), compute: result.compute, communication: result.communication)
@@ -179,8 +179,13 @@ public final class Trainer {
             if let top1 = try evaluate(setup, epoch: epoch, globalStep: globalStep) { lastTop1 = top1 }
             if globalStep >= totalSteps { break epochs }
         }
+        averageBuffers(model)
+        let modelPath = config.run.outputDirectory + "/model.h5"
+        if rank == 0 {
+            do { try ModelFile.write(model, to: modelPath) } catch { throw .invalid("cannot write \(modelPath): \(error)") }
+        }
         let seconds = Date().timeIntervalSince(start)
-        log.line(String(format: "done: %d steps in %.1f s", globalStep, seconds)
+        log.line(String(format: "done: %d steps in %.1f s, model in %@", globalStep, seconds, modelPath)
                  + (lastTop1.map { String(format: ", final top-1 %.2f%%", 100 * $0) } ?? ""))
         return Summary(steps: globalStep, top1: lastTop1, seconds: seconds)
     }
@@ -191,7 +196,7 @@ public final class Trainer {
     }
 
     /// One optimizer step on this rank's `batch`: forward, backward, gradient allreduce, update.
-    func step(_ setup: Setup, batch: Batch, epoch: Int, learningRate: Float, gradient: Tensor) throws(TrainerError) -> StepResult {
+    func trainStep(_ setup: Setup, batch: Batch, epoch: Int, learningRate: Float, gradient: Tensor) throws(TrainerError) -> StepResult {
         let model = setup.model
         let t0 = Date()
         model.zeroGradients()
@@ -235,7 +240,7 @@ public final class Trainer {
             let batch: Batch
             do { batch = try prefetcher.next() } catch { fail("reading \(setup.train.path): \(error)") }
             let t1 = Date()
-            let result = try step(setup, batch: batch, epoch: 0, learningRate: config.optimizer.lr, gradient: gradient)
+            let result = try trainStep(setup, batch: batch, epoch: 0, learningRate: config.optimizer.learningRate, gradient: gradient)
             if index >= warmup {
                 window.add(loss: result.loss, correct: result.correct, samples: config.data.globalBatch,
                            data: t1.timeIntervalSince(t0), compute: result.compute, communication: result.communication)
@@ -245,7 +250,7 @@ public final class Trainer {
         let total = communicator.allreduce(window.data + window.compute + window.communication, .max)
         let perStep = { (seconds: Double) in 1000 * seconds / Double(steps) }
         setup.log.line(String(format: "bench: %@, %d rank%@, global batch %d: %.1f img/s (%.1f per rank), %.1f ms/step: data %.1f ms, compute %.1f ms, comm %.1f ms",
-                              config.model.name, size, size == 1 ? "" : "s", config.data.globalBatch,
+                              config.model.name.rawValue, size, size == 1 ? "" : "s", config.data.globalBatch,
                               Double(steps * config.data.globalBatch) / total,
                               Double(steps * config.data.globalBatch) / total / Double(size), perStep(total),
                               perStep(window.data), perStep(window.compute), perStep(window.communication)))
@@ -274,10 +279,7 @@ public final class Trainer {
     func evaluate(_ setup: Setup, epoch: Int, globalStep: Int) throws(TrainerError) -> Double? {
         guard let validation = setup.validation, let loader = setup.validationLoader else { return nil }
         let (model, size) = (setup.model, communicator.size)
-        if model.buffers.count > 0 && size > 1 {
-            communicator.allreduce(model.buffers.buffer, .sum)
-            Elementwise.scale(model.buffers.pointer, by: 1 / Float(size), count: model.buffers.count)
-        }
+        averageBuffers(model)
         let shard = EvaluationShard(count: validation.count, rank: communicator.rank, worldSize: size)
         let classes = model.outputShape[0]
         var totals: [Double] = [0, 0, 0, 0]  // samples, loss sum, top-1, top-5
@@ -301,6 +303,13 @@ public final class Trainer {
         if classes > 5 { record.append(("top5", top5)) }
         setup.log.record(record)
         return top1
+    }
+
+    /// Makes every rank's batch-norm running statistics their average over the ranks (a collective).
+    func averageBuffers(_ model: Model) {
+        guard model.buffers.count > 0, communicator.size > 1 else { return }
+        communicator.allreduce(model.buffers.buffer, .sum)
+        Elementwise.scale(model.buffers.pointer, by: 1 / Float(communicator.size), count: model.buffers.count)
     }
 
     /// Reports an error only this rank met in the middle of training and ends the whole job: the other ranks are

@@ -11,21 +11,21 @@ import Glibc
 ///     let check = try MPIRun.product(named: "dtrain-comm-check")
 ///     let result = try MPIRun.run(executable: check, arguments: ["allreduce"], ranks: 2)
 ///     #expect(result.status == 0, "\(result.stderr)")
-enum MPIRun {
+public enum MPIRun {
     /// What a finished run left behind.
-    struct Result: Sendable {
+    public struct Result: Sendable {
         /// mpirun's exit status, or 128 + the signal number if a signal ended it (as shells report it).
-        var status: Int32
+        public var status: Int32
         /// Everything the ranks and mpirun wrote to standard output.
-        var stdout: String
+        public var stdout: String
         /// Everything the ranks and mpirun wrote to standard error.
-        var stderr: String
+        public var stderr: String
         /// Wall-clock time from start to exit.
-        var seconds: Double
+        public var seconds: Double
     }
 
     /// Why a run could not start or did not end.
-    enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, CustomStringConvertible {
         /// No `mpirun` in any directory of the search path.
         case mpirunNotFound(searchPath: String)
         /// The program to run has not been built.
@@ -36,7 +36,7 @@ enum MPIRun {
         case timedOut(command: String, limit: Duration, stdout: String, stderr: String)
 
         /// One paragraph that says what to do.
-        var description: String {
+        public var description: String {
             switch self {
             case let .mpirunNotFound(searchPath):
                 "mpirun not found on PATH (\(searchPath)): install Open MPI's launcher with "
@@ -58,7 +58,7 @@ enum MPIRun {
     /// (a test process that initialised MPI as a singleton carries them, and they would confuse the new mpirun),
     /// with OPENBLAS_NUM_THREADS=1 (oversubscribed ranks are not bound, and each would start a BLAS thread per core),
     /// and then with `environment` on top.
-    static func run(
+    public static func run(
         executable: String, arguments: [String] = [], ranks: Int, timeout: Duration = .seconds(60),
         environment: [String: String] = [:]
     ) throws -> Result {
@@ -88,7 +88,7 @@ enum MPIRun {
     }
 
     /// The path of an executable of this package, built next to the running test binary.
-    static func product(named name: String) throws -> String {
+    public static func product(named name: String) throws -> String {
         let path = productsDirectory.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: path) else { throw Failure.productMissing(path: path) }
         return path
@@ -106,7 +106,7 @@ enum MPIRun {
     }
 
     /// The first `mpirun` on `searchPath` (PATH by default).
-    static func locateMPIRun(searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "") throws -> String {
+    public static func locateMPIRun(searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "") throws -> String {
         for directory in searchPath.split(separator: ":") {
             let candidate = "\(directory)/mpirun"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
