@@ -90,6 +90,24 @@ import Trainer
         },
     ]
 
+    /// Ranks started with different configs (mpirun's `A : B` form) stop with one message instead of pairing up
+    /// unrelated gradient buffers or hanging.
+    @Test func ranksWithDifferentConfigsStopTogether() throws {
+        let scratch = try TrainerRunSupport("mismatch")
+        defer { scratch.remove() }
+        let train = try scratch.synthetic("train.h5", count: 64, seed: 1)
+        let validation = try scratch.synthetic("val.h5", count: 16, seed: 2)
+        let text = scratch.lenetConfig(train: train, validation: validation, out: scratch.path("o"))
+        let first = try scratch.config("a.toml", text)
+        let second = try scratch.config("b.toml", text.replacingOccurrences(of: "lr = 0.02", with: "lr = 0.03"))
+        let dtrain = try MPIRun.product(named: "dtrain")
+        let result = try scratch.dtrain([first, ":", "-n", "1", dtrain, second], ranks: 1, timeout: .seconds(60))
+        let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("dtrain:") }
+        print("different configs: status \(result.status) after \(String(format: "%.1f", result.seconds)) s: \(lines.first ?? "")")
+        #expect(result.status != 0)
+        #expect(lines.count == 1 && lines.first?.contains("different configs") == true, "\(result.stderr)")
+    }
+
     /// Every mistake ends both ranks within seconds, with a non-zero status and one line that names it.
     @Test(arguments: badInputs)
     func badInputEndsEveryRankWithOneClearLine(_ input: BadInput) throws {

@@ -22,7 +22,7 @@ public final class RunLog {
             return
         }
         if !FileManager.default.fileExists(atPath: metricsPath) {
-            FileManager.default.createFile(atPath: metricsPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: metricsPath, contents: nil)
         }
         guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
             throw .invalid("cannot write metrics file \(metricsPath)")
