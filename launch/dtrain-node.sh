@@ -33,5 +33,9 @@ if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx512f /proc/cpuinfo; then
 fi
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 
+# On SIGTERM mpirun signals the ranks and kills them 1 s later by default; dtrain needs time to finish its step and
+# write a checkpoint first.
+options+=(--mca odls_base_sigkill_timeout 120)
+
 exec mpirun "${options[@]}" -x OPENBLAS_NUM_THREADS -x OMP_NUM_THREADS ${OPENBLAS_CORETYPE:+-x OPENBLAS_CORETYPE} \
     -n "$ranks" "$dtrain" "$@"

@@ -18,6 +18,7 @@ struct Bench: ParsableCommand {
         Launch.withCommunicator { communicator in
             let loaded = try Launch.loadConfig(config, overrides: overrides, communicator: communicator)
             try Trainer(loaded: loaded, communicator: communicator).benchmark(steps: steps)
+            return 0
         }
     }
 }

@@ -4,12 +4,12 @@ import Trainer
 
 /// Starts MPI, runs a body on every rank, and turns any error into one line on stderr and exit status 2.
 enum Launch {
-    /// Runs `body` with the job's communicator and finalises MPI on every way out.
-    static func withCommunicator(_ body: (MPICommunicator) throws -> Void) -> Never {
+    /// Runs `body` with the job's communicator and finalises MPI on every way out; `body` returns the exit status.
+    static func withCommunicator(_ body: (MPICommunicator) throws -> Int32) -> Never {
         let communicator = MPICommunicator.start()
         var status: Int32 = 0
         do {
-            try body(communicator)
+            status = try body(communicator)
         } catch TrainerError.reportedElsewhere {
             status = 2
         } catch {

@@ -12,8 +12,11 @@ import NN
 public final class Trainer {
     /// The resolved config.
     public let loaded: LoadedConfig
-    private let communicator: any Communicator
-    private var config: TrainingConfig { loaded.config }
+    let communicator: any Communicator
+    var config: TrainingConfig { loaded.config }
+    // The ranks' batch-norm statistics are already averaged (no training step since), so averaging again, which
+    // need not give back the same bits, is skipped.
+    private var buffersInAgreement = false
 
     public init(loaded: LoadedConfig, communicator: any Communicator) {
         self.loaded = loaded
@@ -28,6 +31,15 @@ public final class Trainer {
         public let top1: Double?
         /// Wall time in seconds.
         public let seconds: Double
+        /// Whether a signal ended the run early (after writing a checkpoint).
+        public let stoppedBySignal: Bool
+    }
+
+    /// Where the sample stream stands: optimizer steps done, and the epoch and step within it of the next step.
+    struct Position {
+        var step: Int
+        var epoch: Int
+        var stepInEpoch: Int
     }
 
     /// The pieces of a run that every subcommand (train, bench) sets up the same way.
@@ -120,8 +132,19 @@ public final class Trainer {
                      sampler: sampler, log: log)
     }
 
-    /// Trains for the configured epochs (or `run.max_steps`), evaluating at the end of every epoch.
-    public func run() throws(TrainerError) -> Summary {
+    /// Where a run continues from.
+    public enum Resume: Sendable, Equatable {
+        /// The newest valid checkpoint of the run directory, if there is one.
+        case auto
+        /// Start afresh.
+        case never
+        /// This checkpoint file.
+        case path(String)
+    }
+
+    /// Trains for the configured epochs (or `run.max_steps`), evaluating at the end of every epoch and writing
+    /// checkpoints as configured; continues from a checkpoint as `resume` says.
+    public func run(resume: Resume = .auto) throws(TrainerError) -> Summary {
         let start = Date()
         let setup = try setUp()
         let (model, sampler, log) = (setup.model, setup.sampler, setup.log)
@@ -135,18 +158,21 @@ public final class Trainer {
                  + (setup.trainLoader.isCached ? ", data in memory" : ""))
         log.line("config:\n" + loaded.resolvedText)
 
+        var position = try resumePosition(resume, setup: setup)
         let totalSteps = config.run.maxSteps.map { min($0, sampler.stepsPerEpoch * config.run.epochs) }
             ?? sampler.stepsPerEpoch * config.run.epochs
-        var globalStep = 0
         var lastTop1: Double?
+        var metrics: [String: Double] = [:]
         let localBatch = config.data.globalBatch / size
         let gradient = Tensor(zeros: [localBatch] + model.outputShape)
         var window = StepWindow()
-        let runClock = Date()
+        let runClock = Date(), stepsAtStart = position.step
+        var lastCheckpoint = Date()
 
-        epochs: for epoch in 0..<config.run.epochs {
+        epochs: for epoch in position.epoch..<config.run.epochs {
             let order = sampler.order(epoch: epoch)
-            let first = 0, last = min(sampler.stepsPerEpoch, totalSteps - globalStep)
+            let first = epoch == position.epoch ? position.stepInEpoch : 0
+            let last = min(sampler.stepsPerEpoch, first + totalSteps - position.step)
             guard last > first else { break }
             let loader = setup.trainLoader
             let prefetcher = Prefetcher(steps: first..<last) { step throws(DataError) in
@@ -160,24 +186,43 @@ public final class Trainer {
                     fail("reading \(setup.train.path): \(error)")
                 }
                 let t1 = Date()
-                let lr = setup.schedule.learningRate(atStep: globalStep)
-                let result = try trainStep(setup, batch: batch, epoch: epoch, learningRate: lr, gradient: gradient)
-                globalStep += 1
+                let lr = setup.schedule.learningRate(atStep: position.step)
+                let timed = config.checkpoint.everyMinutes.map { rank == 0 && Date().timeIntervalSince(lastCheckpoint) >= 60 * $0 } ?? false
+                let result = try trainStep(setup, batch: batch, epoch: epoch, learningRate: lr, gradient: gradient,
+                                           checkpointDue: timed)
+                let endOfEpoch = step == sampler.stepsPerEpoch - 1
+                position = Position(step: position.step + 1, epoch: endOfEpoch ? epoch + 1 : epoch,
+                                    stepInEpoch: endOfEpoch ? 0 : step + 1)
                 window.add(loss: result.loss, correct: result.correct, samples: config.data.globalBatch,
                            data: t1.timeIntervalSince(t0), compute: result.compute, communication: result.communication)
-                if globalStep % config.log.everySteps == 0 || step == last - 1 {
+                if position.step % config.log.everySteps == 0 || step == last - 1 || result.stopRequested {
                     let elapsed = Date().timeIntervalSince(runClock)
-                    let eta = elapsed / Double(globalStep) * Double(totalSteps - globalStep)
-                    report(window, epoch: epoch, step: step, of: sampler.stepsPerEpoch, globalStep: globalStep, lr: lr,
+                    let eta = elapsed / Double(position.step - stepsAtStart) * Double(totalSteps - position.step)
+                    metrics["loss"] = window.loss / Double(window.samples)
+                    metrics["accuracy"] = window.correct / Double(window.samples)
+                    report(window, epoch: epoch, step: step, of: sampler.stepsPerEpoch, globalStep: position.step, lr: lr,
                            eta: eta, log: log)
                     window = StepWindow()
                 } else {
                     log.progress(fraction: Double(step + 1) / Double(last),
                                  text: "epoch \(epoch + 1) step \(step + 1)/\(sampler.stepsPerEpoch)")
                 }
+                let everySteps = config.checkpoint.everySteps.map { position.step % $0 == 0 } ?? false
+                if everySteps || result.checkpointDue || result.stopRequested || endOfEpoch || position.step == totalSteps {
+                    try writeCheckpoint(setup, position: position, metrics: metrics)
+                    lastCheckpoint = Date()
+                }
+                if result.stopRequested {
+                    log.line("stopped by a signal after step \(position.step); rerun the same command to continue from its checkpoint")
+                    return Summary(steps: position.step - stepsAtStart, top1: lastTop1, seconds: Date().timeIntervalSince(start),
+                                   stoppedBySignal: true)
+                }
             }
-            if let top1 = try evaluate(setup, epoch: epoch, globalStep: globalStep) { lastTop1 = top1 }
-            if globalStep >= totalSteps { break epochs }
+            if last == sampler.stepsPerEpoch, let top1 = try evaluate(setup, epoch: epoch, globalStep: position.step) {
+                lastTop1 = top1
+                metrics["top1"] = top1
+            }
+            if position.step >= totalSteps { break epochs }
         }
         averageBuffers(model)
         let modelPath = config.run.outputDirectory + "/model.h5"
@@ -185,18 +230,24 @@ public final class Trainer {
             do { try ModelFile.write(model, to: modelPath) } catch { throw .invalid("cannot write \(modelPath): \(error)") }
         }
         let seconds = Date().timeIntervalSince(start)
-        log.line(String(format: "done: %d steps in %.1f s, model in %@", globalStep, seconds, modelPath)
+        log.line(String(format: "done: %d steps in %.1f s, model in %@", position.step, seconds, modelPath)
                  + (lastTop1.map { String(format: ", final top-1 %.2f%%", 100 * $0) } ?? ""))
-        return Summary(steps: globalStep, top1: lastTop1, seconds: seconds)
+        return Summary(steps: position.step - stepsAtStart, top1: lastTop1, seconds: seconds, stoppedBySignal: false)
     }
 
-    /// The global loss sum and correct count of a step, and the seconds spent computing and communicating.
+    /// The global loss sum and correct count of a step, the ranks' agreed requests, and the seconds spent
+    /// computing and communicating.
     struct StepResult {
         let loss: Double, correct: Double, compute: Double, communication: Double
+        /// Rank 0's clock says a timed checkpoint is due.
+        let checkpointDue: Bool
+        /// Some rank received a stop signal.
+        let stopRequested: Bool
     }
 
     /// One optimizer step on this rank's `batch`: forward, backward, gradient allreduce, update.
-    func trainStep(_ setup: Setup, batch: Batch, epoch: Int, learningRate: Float, gradient: Tensor) throws(TrainerError) -> StepResult {
+    func trainStep(_ setup: Setup, batch: Batch, epoch: Int, learningRate: Float, gradient: Tensor,
+                   checkpointDue: Bool = false) throws(TrainerError) -> StepResult {
         let model = setup.model
         let t0 = Date()
         model.zeroGradients()
@@ -206,9 +257,11 @@ public final class Trainer {
                                                    normalizer: config.data.globalBatch, gradient: gradient)
         let correct = Accuracy.correct(logits: logits, labels: batch.labels, k: 1)
         model.backward(gradient)
+        buffersInAgreement = false
         let t1 = Date()
         communicator.allreduce(model.gradients.buffer, .sum)
-        var statistics: [Double] = [lossSum, Double(correct)]
+        // The requests ride on the statistics allreduce, so agreeing on them costs no extra collective.
+        var statistics: [Double] = [lossSum, Double(correct), checkpointDue ? 1 : 0, StopSignal.pending != 0 ? 1 : 0]
         statistics.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
         let t2 = Date()
         // Every rank sees the same summed loss, so every rank stops here together.
@@ -219,7 +272,8 @@ public final class Trainer {
         setup.optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
         let t3 = Date()
         return StepResult(loss: statistics[0], correct: statistics[1],
-                          compute: t1.timeIntervalSince(t0) + t3.timeIntervalSince(t2), communication: t2.timeIntervalSince(t1))
+                          compute: t1.timeIntervalSince(t0) + t3.timeIntervalSince(t2), communication: t2.timeIntervalSince(t1),
+                          checkpointDue: statistics[2] > 0, stopRequested: statistics[3] > 0)
     }
 
     /// Times `steps` training steps after `warmup` untimed ones and prints images per second and the time split.
@@ -307,7 +361,8 @@ public final class Trainer {
 
     /// Makes every rank's batch-norm running statistics their average over the ranks (a collective).
     func averageBuffers(_ model: Model) {
-        guard model.buffers.count > 0, communicator.size > 1 else { return }
+        guard model.buffers.count > 0, communicator.size > 1, !buffersInAgreement else { return }
+        buffersInAgreement = true
         communicator.allreduce(model.buffers.buffer, .sum)
         Elementwise.scale(model.buffers.pointer, by: 1 / Float(communicator.size), count: model.buffers.count)
     }

@@ -1,0 +1,155 @@
+import Foundation
+import MPITestSupport
+import Testing
+import Trainer
+
+/// A run that dies continues exactly where it was: kill every rank, rerun the same command, and compare with the
+/// run that was never interrupted.
+@Suite(.serialized) struct ResumeTests {
+    /// LeNet-5 for 3 epochs of 16 steps with a checkpoint every 5 steps and a line per step.
+    func config(_ scratch: TrainerRunSupport, out: String) throws -> String {
+        let train = scratch.path("train.h5"), validation = scratch.path("val.h5")
+        if !FileManager.default.fileExists(atPath: train) {
+            _ = try scratch.synthetic("train.h5", count: 256, seed: 1)
+            _ = try scratch.synthetic("val.h5", count: 64, seed: 2)
+        }
+        let text = scratch.lenetConfig(train: train, validation: validation, steps: 1000, out: out)
+            .replacingOccurrences(of: "max_steps = 1000", with: "epochs = 3")
+            .replacingOccurrences(of: "every_steps = 10", with: "every_steps = 1\n[checkpoint]\nevery_steps = 5\nkeep = 2")
+        return try scratch.config("\((out as NSString).lastPathComponent).toml", text)
+    }
+
+    /// Starts `dtrain ARGUMENTS` under mpirun in the background.
+    func start(_ arguments: [String], ranks: Int) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try MPIRun.locateMPIRun())
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-n", String(ranks), try MPIRun.product(named: "dtrain")] + arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        environment["OMPI_MCA_odls_base_sigkill_timeout"] = "60"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits until the run's metrics show step `step` of epoch 2 (1-based), or fails after a minute.
+    func waitForEpochTwo(_ out: String, step: Int) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let metrics = (try? String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)) ?? ""
+            if metrics.contains("\"epoch\": 2, \"step\": \(step),") { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        Issue.record("the run never reached epoch 2 step \(step)")
+    }
+
+    /// Every train record's loss by global step.
+    func losses(_ out: String) throws -> [Int: String] {
+        var losses: [Int: String] = [:]
+        for line in try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        where line.contains("\"train\"") {
+            let fields = line.split(separator: ",")
+            let step = fields.first { $0.contains("global_step") }!.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)
+            losses[Int(step)!] = String(fields.first { $0.contains("\"loss\"") }!)
+        }
+        return losses
+    }
+
+    func killAll(_ process: Process, pattern: String) {
+        let pkill = Process()
+        pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+        pkill.arguments = ["-KILL", "-f", pattern]
+        try? pkill.run()
+        pkill.waitUntilExit()
+        process.waitUntilExit()
+    }
+
+    @Test(arguments: [1, 2])
+    func killedRunContinuesBitwiseExactly(ranks: Int) throws {
+        let scratch = try TrainerRunSupport("resume\(ranks)")
+        defer { scratch.remove() }
+        let straight = scratch.path("straight"), killed = scratch.path("killed")
+        let straightConfig = try config(scratch, out: straight), killedConfig = try config(scratch, out: killed)
+        #expect(try scratch.dtrain([straightConfig], ranks: ranks).status == 0)
+
+        let run = try start([killedConfig], ranks: ranks)
+        try waitForEpochTwo(killed, step: 8)
+        killAll(run, pattern: killedConfig)
+        let resumed = try scratch.dtrain([killedConfig], ranks: ranks)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("resuming from"), "\(resumed.stdout)")
+
+        let expected = try ModelFile.readParameters(from: straight + "/model.h5")
+        let actual = try ModelFile.readParameters(from: killed + "/model.h5")
+        #expect(expected == actual, "parameters after the resumed run differ from the uninterrupted run")
+        let (reference, replayed) = (try losses(straight), try losses(killed))
+        #expect(replayed.count == 48 && reference.count == 48)
+        for step in 1...48 { #expect(reference[step] == replayed[step], "step \(step): \(reference[step] ?? "") vs \(replayed[step] ?? "")") }
+    }
+
+    /// Checkpointed on 2 ranks, resumed on 1 and on 4 with the same global batch: the same stream, so the end
+    /// differs from the uninterrupted 2-rank run only by the rounding of summing gradients in another order.
+    @Test func resumesOnAnotherNumberOfRanks() throws {
+        let scratch = try TrainerRunSupport("worldsize")
+        defer { scratch.remove() }
+        let straight = scratch.path("straight")
+        #expect(try scratch.dtrain([try config(scratch, out: straight)], ranks: 2).status == 0)
+        let expected = try ModelFile.readParameters(from: straight + "/model.h5")
+        for ranks in [1, 4] {
+            let out = scratch.path("on\(ranks)")
+            let file = try config(scratch, out: out)
+            let run = try start([file], ranks: 2)
+            try waitForEpochTwo(out, step: 8)
+            killAll(run, pattern: file)
+            let resumed = try scratch.dtrain([file], ranks: ranks)
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            #expect(resumed.stdout.contains("written by 2 ranks, continuing on \(ranks)"), "\(resumed.stdout)")
+            let actual = try ModelFile.readParameters(from: out + "/model.h5")
+            var worst = 0.0
+            for (name, values) in expected {
+                let scale = Double(values.map(abs).max() ?? 1)
+                worst = max(worst, zip(values, actual[name]!).map { Double(abs($0 - $1)) / scale }.max() ?? 0)
+            }
+            print("checkpointed on 2 ranks, resumed on \(ranks): worst relative parameter difference \(worst)")
+            #expect(worst < 1e-4)
+        }
+    }
+
+    /// SIGTERM to mpirun in the middle of an epoch: every rank stops after the same step, writes a checkpoint there
+    /// and exits cleanly; the rerun continues from that step.
+    @Test func sigtermToMPIRunLeavesACheckpointAtThatStep() throws {
+        let scratch = try TrainerRunSupport("sigterm")
+        defer { scratch.remove() }
+        let out = scratch.path("run")
+        let file = try config(scratch, out: out)
+        let run = try start([file], ranks: 2)
+        try waitForEpochTwo(out, step: 3)
+        run.terminate()
+        run.waitUntilExit()
+        let latest = try String(contentsOfFile: out + "/checkpoints/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let stoppedAt = try losses(out).keys.max() ?? 0
+        print("SIGTERM: mpirun exited with \(run.terminationStatus); last step \(stoppedAt), latest checkpoint \(latest)")
+        #expect(latest == "ckpt-\(stoppedAt).h5")
+        #expect(stoppedAt > 16 && stoppedAt < 32)
+        let resumed = try scratch.dtrain([file], ranks: 2)
+        #expect(resumed.status == 0)
+        #expect(resumed.stdout.contains("resuming from \(out)/checkpoints/ckpt-\(stoppedAt).h5: step \(stoppedAt)"), "\(resumed.stdout)")
+    }
+
+    /// A config change the run cannot continue under is refused; a harmless one is reported.
+    @Test func incompatibleConfigIsRefusedHarmlessChangeReported() throws {
+        let scratch = try TrainerRunSupport("compatibility")
+        defer { scratch.remove() }
+        let out = scratch.path("run")
+        let file = try config(scratch, out: out)
+        #expect(try scratch.dtrain([file, "--set", "run.max_steps=10"], ranks: 1).status == 0)
+        let refused = try scratch.dtrain([file, "--set", "data.global_batch=32"], ranks: 1)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("data.global_batch = 16, this config has 32"), "\(refused.stderr)")
+        let changed = try scratch.dtrain([file, "--set", "run.max_steps=12", "--set", "log.every_steps=2"], ranks: 1)
+        #expect(changed.status == 0)
+        #expect(changed.stdout.contains("resuming with changed settings") && changed.stdout.contains("every_steps = 2"), "\(changed.stdout)")
+    }
+}
