@@ -40,6 +40,9 @@ let package = Package(
         .executableTarget(name: "Benchmark", dependencies: ["Engine", "NN"], swiftSettings: optimized),
         // Run under mpirun by the multi-rank tests.
         .executableTarget(name: "dtrain-comm-check", dependencies: ["Comm"], path: "Tests/CommCheck"),
+        // Killed at random moments by the checkpoint tests while it writes checkpoints.
+        .executableTarget(name: "dtrain-checkpoint-writer", dependencies: ["Trainer", "NN"],
+                          path: "Tests/CheckpointWriter"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"], swiftSettings: optimized),

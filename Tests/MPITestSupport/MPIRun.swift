@@ -125,7 +125,7 @@ public enum MPIRun {
     }
 
     /// Starts `argv` in a process group of its own, so that a timeout can signal mpirun and everything under it.
-    private static func spawn(
+    static func spawn(
         _ argv: [String], _ environment: [String], stdout: String, stderr: String, command: String
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -178,7 +178,7 @@ public enum MPIRun {
     }
 
     /// Exit code of a normal exit, or 128 + signal number (WIFEXITED and friends are macros Swift cannot import).
-    private static func decode(_ raw: Int32) -> Int32 {
+    static func decode(_ raw: Int32) -> Int32 {
         let signal = raw & 0x7f
         return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
     }
@@ -204,7 +204,7 @@ public enum MPIRun {
         return found
     }
 
-    private static func read(_ path: String) -> String {
+    static func read(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }
 }

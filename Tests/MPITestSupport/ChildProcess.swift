@@ -1,0 +1,63 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain program (no mpirun) started by a test, which the test waits for or kills.
+///
+///     let child = try ChildProcess(executable: try MPIRun.product(named: "dtrain"), arguments: ["inspect", path])
+///     let result = try child.wait(timeout: .seconds(30))
+public final class ChildProcess {
+    /// The command line, for messages.
+    public let command: String
+    /// The process id.
+    public let pid: pid_t
+    private let stdoutPath: String, stderrPath: String
+    private let start = ContinuousClock.now
+    private var finished = false
+
+    /// Starts `executable` with this process's environment, standard output and error going to temporary files.
+    public init(executable: String, arguments: [String] = []) throws {
+        let argv = [executable] + arguments
+        command = argv.joined(separator: " ")
+        let outputs = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
+        stdoutPath = outputs.path + ".out"
+        stderrPath = outputs.path + ".err"
+        pid = try MPIRun.spawn(argv, ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
+                               stdout: stdoutPath, stderr: stderrPath, command: command)
+    }
+
+    deinit {
+        if !finished { kill() }
+        try? FileManager.default.removeItem(atPath: stdoutPath)
+        try? FileManager.default.removeItem(atPath: stderrPath)
+    }
+
+    /// What the process has written to standard output so far.
+    public var stdout: String { MPIRun.read(stdoutPath) }
+
+    /// Kills the process with SIGKILL (no chance to clean up, as a power cut or the OOM killer) and reaps it.
+    public func kill() {
+        guard !finished else { return }
+        Glibc.kill(pid, SIGKILL)
+        var raw: Int32 = 0
+        waitpid(pid, &raw, 0)
+        finished = true
+    }
+
+    /// Waits for the process to exit; kills it and throws `MPIRun.Failure.timedOut` after `timeout`.
+    public func wait(timeout: Duration = .seconds(60)) throws -> MPIRun.Result {
+        let deadline = start + timeout
+        var raw: Int32 = 0
+        while ContinuousClock.now < deadline {
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                finished = true
+                return MPIRun.Result(status: MPIRun.decode(raw), stdout: stdout, stderr: MPIRun.read(stderrPath),
+                                     seconds: (ContinuousClock.now - start) / .seconds(1))
+            }
+            usleep(5_000)
+        }
+        kill()
+        throw MPIRun.Failure.timedOut(command: command, limit: timeout, stdout: stdout, stderr: MPIRun.read(stderrPath))
+    }
+}
