@@ -33,9 +33,16 @@ if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx512f /proc/cpuinfo; then
 fi
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 
-# On SIGTERM mpirun signals the ranks and kills them 1 s later by default; dtrain needs time to finish its step and
-# write a checkpoint first.
-options+=(--mca odls_base_sigkill_timeout 120)
-
-exec mpirun "${options[@]}" -x OPENBLAS_NUM_THREADS -x OMP_NUM_THREADS ${OPENBLAS_CORETYPE:+-x OPENBLAS_CORETYPE} \
-    -n "$ranks" "$dtrain" "$@"
+# Open MPI's mpirun forwards SIGUSR1 to the ranks but not SIGTERM or SIGINT (it ends the job itself), so this
+# wrapper turns a SIGTERM or SIGINT it receives into SIGUSR1 for mpirun: every rank then stops at the next step
+# boundary, writes a checkpoint and exits with status 75.
+mpirun "${options[@]}" -x OPENBLAS_NUM_THREADS -x OMP_NUM_THREADS ${OPENBLAS_CORETYPE:+-x OPENBLAS_CORETYPE} \
+    -n "$ranks" "$dtrain" "$@" &
+job=$!
+trap 'kill -USR1 $job' TERM INT
+while true; do
+    wait "$job" && exit 0
+    status=$?
+    # wait returns early (status > 128) when a trapped signal arrives; keep waiting while mpirun still runs.
+    kill -0 "$job" 2>/dev/null || exit "$status"
+done

@@ -26,9 +26,9 @@ struct Train: ParsableCommand {
         case "never": .never
         default: .path(resume)
         }
-        // Before MPI starts, so that a signal arriving during start-up is not lost.
-        StopSignal.install()
         Launch.withCommunicator { communicator in
+            // After MPI_Init, which installs handlers of its own.
+            StopSignal.install()
             let loaded = try Launch.loadConfig(config, overrides: overrides, communicator: communicator)
             let summary = try Trainer(loaded: loaded, communicator: communicator).run(resume: choice)
             return summary.stoppedBySignal ? StopSignal.exitStatus : 0

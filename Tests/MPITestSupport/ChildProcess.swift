@@ -16,14 +16,15 @@ public final class ChildProcess {
     private let start = ContinuousClock.now
     private var finished = false
 
-    /// Starts `executable` with this process's environment, standard output and error going to temporary files.
-    public init(executable: String, arguments: [String] = []) throws {
+    /// Starts `executable` with `environment` (by default this process's), standard output and error going to
+    /// temporary files, and every signal at its default disposition.
+    public init(executable: String, arguments: [String] = [], environment: [String: String]? = nil) throws {
         let argv = [executable] + arguments
         command = argv.joined(separator: " ")
         let outputs = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
         stdoutPath = outputs.path + ".out"
         stderrPath = outputs.path + ".err"
-        pid = try MPIRun.spawn(argv, ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" },
+        pid = try MPIRun.spawn(argv, (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" },
                                stdout: stdoutPath, stderr: stderrPath, command: command)
     }
 

@@ -20,18 +20,15 @@ import Trainer
     }
 
     /// Starts `dtrain ARGUMENTS` under mpirun in the background.
-    func start(_ arguments: [String], ranks: Int) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try MPIRun.locateMPIRun())
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-n", String(ranks), try MPIRun.product(named: "dtrain")] + arguments
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
+    func start(_ arguments: [String], ranks: Int) throws -> ChildProcess {
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") && !$0.key.hasPrefix("ORTE_")
+        }
         environment["OPENBLAS_NUM_THREADS"] = "1"
-        environment["OMPI_MCA_odls_base_sigkill_timeout"] = "60"
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        return try ChildProcess(executable: try MPIRun.locateMPIRun(),
+                                arguments: ["--allow-run-as-root", "--oversubscribe", "-n", String(ranks),
+                                            try MPIRun.product(named: "dtrain")] + arguments,
+                                environment: environment)
     }
 
     /// Waits until the run's metrics show step `step` of epoch 2 (1-based), or fails after a minute.
@@ -57,13 +54,19 @@ import Trainer
         return losses
     }
 
-    func killAll(_ process: Process, pattern: String) {
+    /// Sends `signal` (a pkill option such as -KILL) to the processes whose command line matches `pattern`.
+    func send(_ signal: String, _ pattern: [String]) throws {
         let pkill = Process()
         pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
-        pkill.arguments = ["-KILL", "-f", pattern]
-        try? pkill.run()
+        pkill.arguments = [signal] + pattern
+        try pkill.run()
         pkill.waitUntilExit()
-        process.waitUntilExit()
+    }
+
+    /// Kills mpirun and every rank at once, as a power cut or the OOM killer would.
+    func killAll(_ run: ChildProcess, pattern: String) throws {
+        try send("-KILL", ["-f", pattern])
+        _ = try run.wait()
     }
 
     @Test(arguments: [1, 2])
@@ -76,7 +79,7 @@ import Trainer
 
         let run = try start([killedConfig], ranks: ranks)
         try waitForEpochTwo(killed, step: 8)
-        killAll(run, pattern: killedConfig)
+        try killAll(run, pattern: killedConfig)
         let resumed = try scratch.dtrain([killedConfig], ranks: ranks)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("resuming from"), "\(resumed.stdout)")
@@ -102,7 +105,7 @@ import Trainer
             let file = try config(scratch, out: out)
             let run = try start([file], ranks: 2)
             try waitForEpochTwo(out, step: 8)
-            killAll(run, pattern: file)
+            try killAll(run, pattern: file)
             let resumed = try scratch.dtrain([file], ranks: ranks)
             #expect(resumed.status == 0, "\(resumed.stderr)")
             #expect(resumed.stdout.contains("written by 2 ranks, continuing on \(ranks)"), "\(resumed.stdout)")
@@ -117,23 +120,32 @@ import Trainer
         }
     }
 
-    /// SIGTERM to mpirun in the middle of an epoch: every rank stops after the same step, writes a checkpoint there
-    /// and exits cleanly; the rerun continues from that step.
-    @Test func sigtermToMPIRunLeavesACheckpointAtThatStep() throws {
-        let scratch = try TrainerRunSupport("sigterm")
+    /// A signal in the middle of an epoch (SIGUSR1 to mpirun, which forwards it; SIGTERM to every rank, as Slurm
+    /// sends it): every rank stops after the same step, writes a checkpoint there and exits with status 75; the
+    /// rerun continues from that step.
+    @Test(arguments: ["mpirun", "ranks"])
+    func signalLeavesACheckpointAtThatStep(target: String) throws {
+        let scratch = try TrainerRunSupport("signal-\(target)")
         defer { scratch.remove() }
         let out = scratch.path("run")
         let file = try config(scratch, out: out)
-        let run = try start([file], ranks: 2)
+        // Long enough that the signal surely arrives mid-run.
+        let run = try start([file, "--set", "run.epochs=40"], ranks: 2)
         try waitForEpochTwo(out, step: 3)
-        run.terminate()
-        run.waitUntilExit()
+        if target == "mpirun" {
+            try send("-USR1", ["-x", "mpirun"])
+        } else {
+            // The ranks only: mpirun's own command line also names the config.
+            try send("-TERM", ["-f", "^" + (try MPIRun.product(named: "dtrain")) + " " + file])
+        }
+        let stopped = try run.wait(timeout: .seconds(120))
         let latest = try String(contentsOfFile: out + "/checkpoints/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let stoppedAt = try losses(out).keys.max() ?? 0
-        print("SIGTERM: mpirun exited with \(run.terminationStatus); last step \(stoppedAt), latest checkpoint \(latest)")
+        print("signal to \(target): mpirun exited with \(stopped.status); last step \(stoppedAt), latest checkpoint \(latest)")
         #expect(latest == "ckpt-\(stoppedAt).h5")
-        #expect(stoppedAt > 16 && stoppedAt < 32)
-        let resumed = try scratch.dtrain([file], ranks: 2)
+        #expect(stoppedAt > 16 && stoppedAt < 640)
+        #expect(stopped.status == StopSignal.exitStatus)
+        let resumed = try scratch.dtrain([file, "--set", "run.epochs=40", "--set", "run.max_steps=\(stoppedAt + 3)"], ranks: 2)
         #expect(resumed.status == 0)
         #expect(resumed.stdout.contains("resuming from \(out)/checkpoints/ckpt-\(stoppedAt).h5: step \(stoppedAt)"), "\(resumed.stdout)")
     }

@@ -35,7 +35,7 @@ public final class RunLog {
     public func line(_ text: String) {
         guard enabled else { return }
         clearProgress()
-        FileHandle.standardOutput.write((text + "\n").data(using: .utf8)!)
+        RunLog.write(text + "\n")
     }
 
     /// Appends one JSON object to the metrics file.
@@ -61,13 +61,25 @@ public final class RunLog {
         let width = 30
         let filled = max(0, min(width, Int(fraction * Double(width))))
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-        FileHandle.standardOutput.write("\r[\(bar)] \(String(format: "%3.0f", 100 * fraction))% \(text)\u{1B}[K".data(using: .utf8)!)
+        RunLog.write("\r[\(bar)] \(String(format: "%3.0f", 100 * fraction))% \(text)\u{1B}[K")
         progressShown = true
+    }
+
+    /// Writes to stdout, ignoring failures: a closed terminal or pipe must not stop training.
+    ///
+    /// Once a stop signal arrived, stdout is made non-blocking: mpirun stops reading the ranks' output while it
+    /// shuts a job down, and a log line must not keep the checkpoint that follows from being written.
+    static func write(_ text: String) {
+        if StopSignal.pending != 0 {
+            _ = fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK)
+        }
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
     }
 
     private func clearProgress() {
         guard progressShown else { return }
-        FileHandle.standardOutput.write("\r\u{1B}[K".data(using: .utf8)!)
+        RunLog.write("\r\u{1B}[K")
         progressShown = false
     }
 }

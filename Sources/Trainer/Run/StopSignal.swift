@@ -13,10 +13,14 @@ public enum StopSignal {
     public static let exitStatus: Int32 = 75
 
     /// Installs the handlers (once per process).
+    ///
+    /// SIGPIPE is ignored too: while mpirun shuts a job down it stops forwarding the ranks' output, and a rank
+    /// writing its log would otherwise die before it could write its checkpoint.
     public static func install() {
         for signalNumber in [SIGTERM, SIGUSR1, SIGINT] {
             signal(signalNumber) { number in StopSignal.received.store(number, ordering: .relaxed) }
         }
+        signal(SIGPIPE, SIG_IGN)
     }
 
     /// The signal received since the start, or 0.

@@ -58,7 +58,7 @@ extension Trainer {
         let before = Set(checkpoint.state.configText.split(separator: "\n")), now = loaded.resolvedText.split(separator: "\n")
         let changed = now.filter { !before.contains($0) && !$0.hasPrefix("#") && $0.contains("=") }
         if !changed.isEmpty && communicator.rank == 0 {
-            FileHandle.standardOutput.write("dtrain: resuming with changed settings: \(changed.joined(separator: "; "))\n".data(using: .utf8)!)
+            RunLog.write("dtrain: resuming with changed settings: \(changed.joined(separator: "; "))\n")
         }
     }
 
