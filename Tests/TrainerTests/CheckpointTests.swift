@@ -4,7 +4,7 @@ import HDF5
 import MPITestSupport
 import NN
 import Testing
-@testable import Trainer
+import Trainer
 
 /// A small convolutional network with batch norm, so that checkpoints hold parameters, buffers and a scalar buffer.
 func checkpointTestModel(channels: Int = 4, seed: UInt64 = 3) throws -> Model {
@@ -69,6 +69,15 @@ private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
         #expect(freshOptimizer.state.buffers.keys.sorted() == ["momentum_buffer"])
         #expect(bits(freshOptimizer.state.buffers["momentum_buffer"]!)
                     == bits(optimizer.state.buffers["momentum_buffer"]!))
+
+        var quiet = state
+        quiet.step = 2
+        quiet.metrics = [:]
+        let second = try CheckpointFile.write(model: model, optimizer: OptimizerState(step: 0, buffers: [:]),
+                                              state: quiet, directory: directory, keep: 3)
+        let plain = try CheckpointFile.read(second.path)
+        #expect(plain.state == quiet)
+        #expect(plain.optimizer == OptimizerState(step: 0, buffers: [:]))
     }
 
     @Test func keepsTheNewestAndPointsLatestAtIt() throws {

@@ -45,7 +45,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .notFound:
             "no such file"
         case .unreadable(_, let detail):
-            "not a readable HDF5 file, e.g. truncated (\(detail))"
+            "cannot be opened as HDF5: \(detail)"
         case .wrongFormat(_, let found):
             "not a dtrain checkpoint (format \"\(found)\", expected \"dtrain-checkpoint\")"
         case .unsupportedVersion(_, let found):

@@ -58,7 +58,7 @@ public enum CheckpointFile {
             file = try HDF5File.open(path)
             attributes = try file.attributes
         } catch {
-            throw .unreadable(file: path, detail: error.description)
+            throw .unreadable(file: path, detail: detail(of: error))
         }
         let format = (try? attributes.read("format", as: String.self)) ?? ""
         guard format == formatName else { throw .wrongFormat(file: path, found: format) }
@@ -91,7 +91,7 @@ public enum CheckpointFile {
             let opened: HDF5Group
             do { opened = try file.openGroup(group) } catch { throw .missingDataset(file: path, name: group) }
             let names: [String]
-            do { names = try opened.memberNames() } catch { throw .unreadable(file: path, detail: error.description) }
+            do { names = try opened.memberNames() } catch { throw .unreadable(file: path, detail: detail(of: error)) }
             for name in names.sorted(by: byteOrder) {
                 let fullName = group + "/" + name
                 let values: [Float], shape: [Int]
@@ -137,11 +137,13 @@ public enum CheckpointFile {
     /// when there is none. Leftover *.tmp files are ignored (and may be deleted).
     public static func newestValid(in directory: String, report: (String) -> Void) -> Checkpoint? {
         var candidates: [String] = []
+        var latest: String?
         let latestPath = directory + "/latest"
         if FileManager.default.fileExists(atPath: latestPath) {
             let text = ((try? String(contentsOfFile: latestPath, encoding: .utf8)) ?? "")
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             if step(ofFileNamed: text) != nil {
+                latest = text
                 candidates.append(text)
             } else {
                 report("latest holds \"\(text)\", not a checkpoint file name; using an earlier checkpoint")
@@ -152,7 +154,7 @@ public enum CheckpointFile {
         for name in candidates where tried.insert(name).inserted {
             do {
                 return try read(directory + "/" + name)
-            } catch .notFound {
+            } catch .notFound where name == latest {
                 report("latest names \(name), which does not exist; using an earlier checkpoint")
             } catch {
                 report("\(name) is damaged (\(error.reason)); using an earlier checkpoint")
@@ -329,7 +331,14 @@ public enum CheckpointFile {
     /// message.
     private static func readFailureDetail(_ error: HDF5Error) -> String {
         let text = error.description.lowercased()
-        return text.contains("checksum") || text.contains("fletcher") ? "" : error.description
+        return text.contains("checksum") || text.contains("fletcher") ? "" : detail(of: error)
+    }
+
+    /// HDF5's message without the file's path, which the checkpoint error names already.
+    private static func detail(of error: HDF5Error) -> String {
+        var text = Substring(error.description)
+        for prefix in [error.file + ": ", "/: "] where text.hasPrefix(prefix) { text = text.dropFirst(prefix.count) }
+        return String(text)
     }
 
     private static func errorText() -> String {
