@@ -218,7 +218,8 @@ public final class Trainer {
                                    stoppedBySignal: true)
                 }
             }
-            if last == sampler.stepsPerEpoch, let top1 = try evaluate(setup, epoch: epoch, globalStep: position.step) {
+            let finished = last == sampler.stepsPerEpoch || position.step >= totalSteps
+            if finished, let top1 = try evaluate(setup, epoch: epoch, globalStep: position.step) {
                 lastTop1 = top1
                 metrics["top1"] = top1
             }
