@@ -1,12 +1,23 @@
 import CHDF5
+import Foundation
 
-/// Process-wide concerns of the HDF5 C library: its error printing and its error stack.
+/// Process-wide concerns of the HDF5 C library: file locking, its error printing and its error stack.
 enum HDF5Library {
+    /// Turns HDF5 1.10's file locks off for this process, unless the user set HDF5_USE_FILE_LOCKING.
+    ///
+    /// dtrain never has two writers of one file (datasets are read-only, checkpoints are written under a temporary
+    /// name by rank 0 alone), while the locks make an open fail with EAGAIN as long as any handle of a file just
+    /// written is still being released, and fail outright on file systems without lock support (NFS, Lustre).
+    private static let fileLockingDisabled: Void = {
+        setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0)
+    }()
+
     /// Stops the library from printing its error stack to stderr, so users see only our one-line errors.
     ///
     /// The library is built thread-safe, which makes the automatic printer a per-thread setting: every entry point
     /// calls this (it is cheap) instead of once per process, so calls from a loader thread stay quiet too.
     static func silenceErrorPrinting() {
+        _ = fileLockingDisabled
         H5Eset_auto2(dtrain_h5e_default(), nil, nil)
     }
 
