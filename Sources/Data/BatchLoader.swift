@@ -43,11 +43,15 @@ public final class BatchLoader: @unchecked Sendable {
     /// The samples at `indices`, in that order.
     public func load(_ indices: [Int]) throws(DataError) -> Batch {
         let images = Tensor(zeros: [indices.count] + dataset.sampleShape)
-        var bytes = [UInt8](repeating: 0, count: sampleBytes)
-        for (row, index) in indices.enumerated() {
-            if let cache {
-                cache.withUnsafeBufferPointer { normalize($0.baseAddress! + index * sampleBytes, into: images.pointer + row * sampleBytes) }
-            } else {
+        if let cache {
+            cache.withUnsafeBufferPointer { all in
+                for (row, index) in indices.enumerated() {
+                    normalize(all.baseAddress! + index * sampleBytes, into: images.pointer + row * sampleBytes)
+                }
+            }
+        } else {
+            var bytes = [UInt8](repeating: 0, count: sampleBytes)
+            for (row, index) in indices.enumerated() {
                 try bytes.withUnsafeMutableBufferPointer { (buffer) throws(DataError) in
                     try readLocked(rows: index..<(index + 1), into: buffer.baseAddress!)
                     normalize(buffer.baseAddress!, into: images.pointer + row * sampleBytes)

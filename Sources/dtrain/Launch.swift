@@ -23,13 +23,6 @@ enum Launch {
 
     /// Loads the config on every rank; a rank that cannot read it stops the others too.
     static func loadConfig(_ path: String, overrides: [String], communicator: any Communicator) throws -> LoadedConfig {
-        var outcome: Result<LoadedConfig, any Error>
-        do { outcome = .success(try ConfigLoader.load(path: path, overrides: overrides)) } catch { outcome = .failure(error) }
-        let failed: Int
-        if case .failure = outcome { failed = communicator.rank } else { failed = Int.max }
-        let first = communicator.allreduce(failed, .min)
-        if first == Int.max { return try outcome.get() }
-        if first == communicator.rank { _ = try outcome.get() }
-        throw TrainerError.reportedElsewhere
+        try agreeing(communicator) { try ConfigLoader.load(path: path, overrides: overrides) }
     }
 }

@@ -52,29 +52,13 @@ public final class Trainer {
         let optimizer: any Optimizer
         let schedule: any LearningRateSchedule
         let sampler: GlobalSampler
+        let totalSteps: Int
         let log: RunLog
     }
 
-    /// Runs `body` on every rank and agrees on the outcome, so that a mistake seen by some ranks (a missing file
-    /// on one node) stops all of them with one message, from the lowest failing rank, instead of leaving the
-    /// others waiting in a collective.
+    /// Runs `body` on every rank of this run's communicator and agrees on the outcome.
     func collectively<T>(_ body: () throws -> T) throws(TrainerError) -> T {
-        var outcome: Result<T, TrainerError>
-        do {
-            outcome = .success(try body())
-        } catch let error as TrainerError {
-            outcome = .failure(error)
-        } catch {
-            outcome = .failure(.invalid(String(describing: error)))
-        }
-        let failed: Int
-        if case .failure = outcome { failed = communicator.rank } else { failed = Int.max }
-        let first = communicator.allreduce(failed, .min)
-        switch outcome {
-        case .success(let value) where first == Int.max: return value
-        case .failure(let error) where first == communicator.rank: throw error
-        default: throw .reportedElsewhere
-        }
+        try agreeing(communicator, body)
     }
 
     func setUp() throws(TrainerError) -> Setup {
@@ -129,7 +113,7 @@ public final class Trainer {
                      model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
                      schedule: config.schedule.makeSchedule(baseLR: config.optimizer.learningRate, globalBatch: globalBatch,
                                                             stepsPerEpoch: sampler.stepsPerEpoch, totalSteps: totalSteps),
-                     sampler: sampler, log: log)
+                     sampler: sampler, totalSteps: totalSteps, log: log)
     }
 
     /// Where a run continues from.
@@ -159,8 +143,7 @@ public final class Trainer {
         log.line("config:\n" + loaded.resolvedText)
 
         var position = try resumePosition(resume, setup: setup)
-        let totalSteps = config.run.maxSteps.map { min($0, sampler.stepsPerEpoch * config.run.epochs) }
-            ?? sampler.stepsPerEpoch * config.run.epochs
+        let totalSteps = setup.totalSteps
         var lastTop1: Double?
         var metrics: [String: Double] = [:]
         let localBatch = config.data.globalBatch / size
@@ -338,13 +321,14 @@ public final class Trainer {
         let shard = EvaluationShard(count: validation.count, rank: communicator.rank, worldSize: size)
         let classes = model.outputShape[0]
         var totals: [Double] = [0, 0, 0, 0]  // samples, loss sum, top-1, top-5
+        var gradient: Tensor?
         for rows in shard.batches(of: max(1, config.data.evalBatch / size)) {
             let batch: Batch
             do { batch = try loader.load(rows: rows) } catch { fail("reading \(validation.path): \(error)") }
             let logits = model.forward(batch.images, context: ForwardContext(mode: .evaluation, sampleIndices: batch.indices))
-            let gradient = Tensor(zeros: logits.shape)
+            gradient = Tensor.reusing(gradient, shape: logits.shape)
             totals[0] += Double(rows.count)
-            totals[1] += SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels, normalizer: 1, gradient: gradient)
+            totals[1] += SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels, normalizer: 1, gradient: gradient!)
             totals[2] += Double(Accuracy.correct(logits: logits, labels: batch.labels, k: 1))
             if classes > 5 { totals[3] += Double(Accuracy.correct(logits: logits, labels: batch.labels, k: 5)) }
         }
