@@ -9,8 +9,8 @@ swift build -c release --build-tests
 
 # Numeric tests (gradient checks, overfitting small sets) run in release mode: debug builds are ~50x slower.
 # The suite takes about a minute. A test process that hangs (seen about once in five runs, cause not yet found)
-# is stopped after 10 minutes and the suite runs once more; a failing test is never retried.
-for attempt in 1 2; do
+# is stopped after 10 minutes and the suite runs again (at most three attempts); a failing test is never retried.
+for attempt in 1 2 3; do
     status=0
     timeout --kill-after=30 600 swift test -c release --skip-build || status=$?
     if [[ $status -ne 124 && $status -ne 137 ]]; then
