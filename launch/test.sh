@@ -50,7 +50,7 @@ if [[ -n $hung ]]; then
         [[ -r /proc/$pid/cmdline ]] || continue
         echo "--- pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline")" >&2
         timeout 60 gdb -p "$pid" -batch -nx -ex "set pagination off" -ex "thread apply all bt" 2>&1 \
-            | grep -v '^\[New LWP\|^warning:' >&2 || true
+            | grep -v '^\[New LWP\|^warning:\|^During symbol reading' >&2 || true
     done
     kill -KILL -- "-$tests" 2>/dev/null || true
     for pid in $processes; do kill -KILL "$pid" 2>/dev/null || true; done
