@@ -8,16 +8,16 @@ import Foundation
 /// collectives from several threads run one after another.
 ///
 /// Collectives never block inside MPI: each starts as a non-blocking collective and is polled, spinning for its
-/// first 2 ms and then sleeping between polls with a growing pause (up to 10 ms), so a rank that waits for a late
-/// one does not burn its core. Every rank tells the others which collective it enters (`ArrivalBoard`); a rank
-/// that has waited `stallPolicy.warningSeconds` knows which ranks are late, and the lowest rank that is not late
-/// prints one line naming them, the collective and `activity`; after `stallPolicy.timeoutSeconds` the job ends
-/// with `stallStatus`.
+/// first 2 ms and then sleeping between polls with a growing pause of up to 1 ms (small next to any collective
+/// that lasts that long), so a rank that waits for a late one does not burn its core. Every rank tells the others
+/// which collective it enters (`ArrivalBoard`); a rank that has waited `stallPolicy.warningSeconds` knows which
+/// ranks are late, and the lowest rank that is not late prints one line naming them, the collective and
+/// `activity`; after `stallPolicy.timeoutSeconds` the job ends with `stallStatus`.
 ///
 /// How the process ends decides how MPI ends:
 /// - Returning from main or `exit(0)` finalises MPI (an exit handler calls `finish()`). MPI_Finalize waits for
 ///   every rank, so a rank that ends normally while others still wait in a collective waits with them: ranks must
-///   issue the same collectives (see `agree(_:)`), and only a watchdog above this layer can end such a stall.
+///   issue the same collectives (see `agree(_:)`); a stall inside a collective ends at the stall timeout.
 /// - `exit` with a non-zero status on a job of several ranks calls MPI_Abort with that status, because finalising
 ///   would wait for ranks that may be blocked in a collective with this one; the whole job ends instead of hanging.
 ///   In a job of one rank it finalises quietly.
@@ -30,7 +30,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// The exit status of a job ended because a rank did not reach a collective within the stall timeout.
     public static let stallStatus: Int32 = 4
     /// How long a poll spins before it starts sleeping, and the longest sleep between two polls.
-    private static let spinSeconds = 0.002, longestPauseSeconds = 0.01
+    private static let spinSeconds = 0.002, longestPauseSeconds = 0.001
 
     /// This process's index in MPI_COMM_WORLD.
     public let rank: Int

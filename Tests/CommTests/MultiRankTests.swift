@@ -162,7 +162,7 @@ import Testing
                 "\(result.stderr)")
         let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("late rank 0 of 2: sum 2.0, cpu ") }
         let share = line.flatMap { Double($0.split(separator: " ")[8].dropLast()) }
-        // Polling sleeps up to 10 ms between tests: a few percent of a core, far from the 100% of a busy wait.
+        // Polling sleeps up to 1 ms between tests: a few percent of a core, far from the 100% of a busy wait.
         #expect(share.map { $0 < 25 } == true, "\(result.stdout)")
     }
 
