@@ -15,9 +15,9 @@ import Foundation
 /// `activity`; after `stallPolicy.timeoutSeconds` the job ends with `stallStatus`.
 ///
 /// How the process ends decides how MPI ends:
-/// - Returning from main or `exit(0)` finalises MPI (an exit handler calls `finish()`). MPI_Finalize waits for
-///   every rank, so a rank that ends normally while others still wait in a collective waits with them: ranks must
-///   issue the same collectives (see `agree(_:)`); a stall inside a collective ends at the stall timeout.
+/// - Returning from main or `exit(0)` finalises MPI (an exit handler calls `finish()`) after a barrier, so a rank
+///   that ends normally waits for the others: ranks must issue the same collectives (see `agree(_:)`), and a rank
+///   that never arrives ends the job at the stall timeout.
 /// - `exit` with a non-zero status on a job of several ranks calls MPI_Abort with that status, because finalising
 ///   would wait for ranks that may be blocked in a collective with this one; the whole job ends instead of hanging.
 ///   In a job of one rank it finalises quietly.
@@ -220,8 +220,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// Finalises MPI; later calls do nothing, and no MPI call may follow.
     ///
-    /// Runs by itself when the process exits, so calling it is needed only to end MPI earlier.
+    /// Runs by itself when the process exits, so calling it is needed only to end MPI earlier. The ranks meet in a
+    /// barrier first, which the stall watchdog covers: MPI_Finalize itself would wait for a stalled rank forever.
     public func finish() {
+        if size > 1, stateLock.withLock({ state == .running }) { barrier() }
         callLock.withLock {
             guard transition(from: .running, to: .finished) else { return }
             board?.close()
