@@ -148,7 +148,7 @@ import Testing
         }
         #expect(lines.last?.hasSuffix("; ending the job") == true, "\(result.stderr)")
         // 3 s of timeout, then MPI_Abort ends the stopped rank too.
-        #expect(result.seconds < 13, "\(result.seconds) s")
+        #expect(result.seconds < 25, "\(result.seconds) s")
         #expect(survivingProcesses(running: "dtrain-comm-check stall").isEmpty)
     }
 
