@@ -7,12 +7,11 @@ import Foundation
 /// through one lock, which is why MPI_THREAD_SERIALIZED is requested: any thread may use the communicator, and
 /// collectives from several threads run one after another.
 ///
-/// Collectives never block inside MPI: each starts as a non-blocking collective and is polled, spinning for its
-/// first 2 ms and then sleeping between polls with a growing pause of up to 1 ms (small next to any collective
-/// that lasts that long), so a rank that waits for a late one does not burn its core. Every rank tells the others
-/// which collective it enters (`ArrivalBoard`); a rank that has waited `stallPolicy.warningSeconds` knows which
-/// ranks are late, and the lowest rank that is not late prints one line naming them, the collective and
-/// `activity`; after `stallPolicy.timeoutSeconds` the job ends with `stallStatus`.
+/// Every rank tells the others which collective it enters (`ArrivalBoard`) and starts it only once every rank has:
+/// that wait polls, spinning for its first 2 ms and then sleeping between polls with a growing pause of up to
+/// 1 ms, so a rank that waits for a late one does not burn its core. A `StallWatch` thread times each collective:
+/// after `stallPolicy.warningSeconds` the lowest rank that is not late prints one line naming the late ranks (host,
+/// pid), the collective and `activity`; after `stallPolicy.timeoutSeconds` the job ends with `stallStatus`.
 ///
 /// How the process ends decides how MPI ends:
 /// - Returning from main or `exit(0)` finalises MPI (an exit handler calls `finish()`) after a barrier, so a rank
@@ -66,6 +65,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private var currentActivity = "start-up"
     /// Who has entered which collective; nil in a job of one rank. Used under `callLock`.
     private let board: ArrivalBoard?
+    /// Times the collective in progress and reports stalls; nil in a job of one rank.
+    private let watch: StallWatch?
     /// The number of the collective in progress or last finished; used under `collectiveLock`.
     private var sequence: Int64 = 0
 
@@ -146,6 +147,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let (gathered, identities) = Self.gatherIdentities(world, size: size, host: processorName)
         self.identities = identities
         board = size > 1 ? ArrivalBoard(world: world, rank: rank, size: size) : nil
+        watch = size > 1 ? StallWatch(rank: rank, identities: identities) : nil
 
         if split != MPI_SUCCESS {
             abort("MPI_Comm_split_type failed: \(Self.describe(split))", code: Self.failureStatus)
@@ -193,10 +195,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {
         guard let base = buffer.baseAddress else { return }
         for piece in Pieces(count: buffer.count, limit: maximumCountPerCall) {
-            let call = "MPI_Ibcast of \(piece.count) bytes from root \(root)"
-            let result = collective(call) { request in
-                MPI_Ibcast(base + piece.lowerBound, Int32(piece.count), dtrain_mpi_byte(), Int32(clamping: root), world,
-                           &request)
+            let call = "MPI_Bcast of \(piece.count) bytes from root \(root)"
+            let result = collective(call) {
+                MPI_Bcast(base + piece.lowerBound, Int32(piece.count), dtrain_mpi_byte(), Int32(clamping: root), world)
             }
             check(result, call)
         }
@@ -204,7 +205,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// Returns once every rank has entered the barrier.
     public func barrier() {
-        check(collective("MPI_Ibarrier") { MPI_Ibarrier(world, &$0) }, "MPI_Ibarrier")
+        check(collective("MPI_Barrier") { MPI_Barrier(world) }, "MPI_Barrier")
     }
 
     /// Ends every rank of the job with `code` (after the caller printed its message).
@@ -249,100 +250,43 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         case .min: dtrain_mpi_min()
         }
         for piece in Pieces(count: buffer.count, limit: maximumCountPerCall) {
-            let call = "MPI_Iallreduce of \(piece.count) \(Element.self) elements"
-            let result = collective(call) { request in
-                MPI_Iallreduce(dtrain_mpi_in_place(), base + piece.lowerBound, Int32(piece.count), datatype, op, world,
-                               &request)
+            let call = "MPI_Allreduce of \(piece.count) \(Element.self) elements"
+            let result = collective(call) {
+                MPI_Allreduce(dtrain_mpi_in_place(), base + piece.lowerBound, Int32(piece.count), datatype, op, world)
             }
             check(result, call)
         }
     }
 
-    /// Announces the next collective to the other ranks, starts it with `start`, and polls it to completion,
-    /// naming late ranks and ending the job as `stallPolicy` says; returns the first failing MPI result.
-    private func collective(_ call: String, _ start: (inout MPI_Request?) -> Int32) -> Int32 {
+    /// Announces the next collective to the other ranks, waits until all of them have announced it too, then runs
+    /// it with `operation`; returns its MPI result.
+    ///
+    /// The wait polls with backoff, so a rank that waits for a late one does not burn its core, and it is what the
+    /// stall watch times; the collective itself then starts with every rank present and takes only its transfer
+    /// time (MPI's blocking collectives are several times faster here than its non-blocking ones).
+    private func collective(_ call: String, _ operation: () -> Int32) -> Int32 {
         collectiveLock.withLock {
             sequence += 1
-            var request = dtrain_mpi_request_null()
-            let started = serialized { () -> Int32 in
-                board?.announce(sequence)
-                return start(&request)
-            }
-            guard started == MPI_SUCCESS else { return started }
+            guard let board, let watch else { return serialized(operation) }
+            watch.begin(call, activity: activity, policy: stallPolicy)
+            defer { watch.end() }
+            serialized { board.announce(sequence) }
             let begin = ContinuousClock.now
-            var pause = 0.00001, warned = false
+            var pause = 0.00001
             while true {
-                var done: Int32 = 0
-                let result = serialized { MPI_Test(&request, &done, dtrain_mpi_status_ignore()) }
-                guard result == MPI_SUCCESS else { return result }
-                let waited = (ContinuousClock.now - begin) / .seconds(1)
-                if done != 0 {
-                    serialized { board?.collect() }
-                    if warned { reportStall(call, waited: waited, ended: true) }
-                    return MPI_SUCCESS
+                let late = serialized { () -> [Int] in
+                    board.collect()
+                    return board.late(for: sequence)
                 }
-                guard waited >= Self.spinSeconds else { continue }
-                let policy = stallPolicy
-                if !warned, waited >= policy.warningSeconds {
-                    warned = true
-                    reportStall(call, waited: waited)
-                }
-                if policy.timeoutSeconds > 0, waited >= policy.timeoutSeconds {
-                    endStalledJob(call, waited: waited)
-                }
+                if late.isEmpty { break }
+                watch.update(late: late)
+                guard (ContinuousClock.now - begin) / .seconds(1) >= Self.spinSeconds else { continue }
                 usleep(UInt32(pause * 1e6))
                 pause = min(2 * pause, Self.longestPauseSeconds)
             }
+            watch.update(late: [])
+            return serialized(operation)
         }
-    }
-
-    /// The ranks that have not entered collective `sequence` yet, and whether this rank is the one that reports
-    /// them (the lowest rank that is not late, so that exactly one line appears).
-    private func lateRanks() -> (late: [Int], reporter: Bool) {
-        guard let board else { return ([], false) }
-        let late = serialized { () -> [Int] in
-            board.collect()
-            return board.late(for: sequence)
-        }
-        let reporter = (0..<size).first { !late.contains($0) } == rank
-        return (late, reporter)
-    }
-
-    /// One line from the reporting rank: who is late, in which collective, during what, for how long.
-    private func reportStall(_ call: String, waited: Double, ended: Bool = false) {
-        let (late, reporter) = lateRanks()
-        guard reporter else { return }
-        let message = ended
-            ? String(format: "the stall in %@ during %@ ended after %.1f s", call, activity, waited)
-            : String(format: "stalled: %@ not reached %@ during %@ after %.1f s", describe(late), call, activity, waited)
-                + (stallPolicy.timeoutSeconds > 0
-                    ? String(format: "; the job ends if they have not after %.0f s", stallPolicy.timeoutSeconds) : "")
-        printLine("dtrain: rank \(rank): \(message)")
-    }
-
-    /// Ends the job after the stall timeout; the reporter says why first, the others give it a moment to.
-    private func endStalledJob(_ call: String, waited: Double) -> Never {
-        let (late, reporter) = lateRanks()
-        if reporter {
-            printLine(String(format: "dtrain: rank %d: stalled: %@ not reached %@ during %@ after %.1f s; ending the job",
-                             rank, describe(late), call, activity, waited))
-        } else {
-            sleep(2)
-        }
-        abort(code: Self.stallStatus)
-    }
-
-    private func describe(_ late: [Int]) -> String {
-        let named = late.map { identities[$0].description }
-        let list = named.count <= 8 ? named.joined(separator: ", ")
-            : named.prefix(8).joined(separator: ", ") + " and \(named.count - 8) more"
-        return list + (late.count == 1 ? " has" : " have")
-    }
-
-    /// One write, so that the line stays whole among the other ranks' output.
-    private func printLine(_ text: String) {
-        var line = text + "\n"
-        line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     /// Runs MPI calls under the call lock, after checking that MPI is still running.

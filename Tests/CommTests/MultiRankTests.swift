@@ -106,7 +106,7 @@ import Testing
     @Test(arguments: [1, 2, 4]) func failedMPICallIsReportedAndEndsEveryRank(ranks: Int) throws {
         let result = try runCheck("mpi-error", ranks: ranks)
         #expect(result.status == 3)
-        let message = "rank \(ranks - 1): MPI_Ibcast of 8 bytes from root \(ranks + 5) failed: MPI_ERR_ROOT"
+        let message = "rank \(ranks - 1): MPI_Bcast of 8 bytes from root \(ranks + 5) failed: MPI_ERR_ROOT"
         #expect(result.stderr.contains(message), "\(result.stderr)")
         expectNoRankWentOn(result)
     }
@@ -143,7 +143,7 @@ import Testing
         #expect(lines.count == 2, "one warning and one final line from rank 0:\n\(result.stderr)")
         for line in lines {
             #expect(line.contains("rank \(ranks - 1) (host ") && line.contains(", pid ")
-                    && line.contains(" has not reached MPI_Iallreduce of 1 Float elements during the stall scenario"),
+                    && line.contains(" has not reached MPI_Allreduce of 1 Float elements during the stall scenario"),
                     "\(line)")
         }
         #expect(lines.last?.hasSuffix("; ending the job") == true, "\(result.stderr)")
@@ -158,7 +158,7 @@ import Testing
         let warnings = result.stderr.split(separator: "\n").filter { $0.hasPrefix("dtrain: rank 0: ") }
         #expect(warnings.count == 2, "\(result.stderr)")
         #expect(warnings.first?.contains("stalled: rank 1 (host ") == true, "\(result.stderr)")
-        #expect(warnings.last?.contains("the stall in MPI_Iallreduce of 1 Float elements during the late scenario ended after") == true,
+        #expect(warnings.last?.contains("the stall in MPI_Allreduce of 1 Float elements during the late scenario ended after") == true,
                 "\(result.stderr)")
         let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("late rank 0 of 2: sum 2.0, cpu ") }
         let share = line.flatMap { Double($0.split(separator: " ")[8].dropLast()) }
