@@ -21,17 +21,20 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, libopenmpi-dev, libhdf5-dev, zlib1g-dev) with their C shims.
+        // System libraries (Debian: libopenblas-dev, libopenmpi-dev, libhdf5-dev, zlib1g-dev, libturbojpeg0-dev,
+        // libpng-dev) with their C shims.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: optimized),
         .target(name: "NN", dependencies: ["Engine"], swiftSettings: optimized),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Comm", dependencies: ["CMPI"]),
-        .target(name: "Data", dependencies: ["Engine", "HDF5", "CZlib"], swiftSettings: optimized),
+        .target(name: "Data", dependencies: ["Engine", "HDF5", "CZlib", "CTurboJPEG", "CPNG"], swiftSettings: optimized),
         .target(name: "Trainer", dependencies: ["Engine", "NN", "Data", "Comm", "HDF5", "TOMLKit"],
                 swiftSettings: optimized),
         .executableTarget(name: "dtrain", dependencies: [

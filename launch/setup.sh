@@ -3,7 +3,7 @@
 # gdb for backtraces of a hung test), only those that are missing.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev zlib1g-dev pkg-config "$@")
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev zlib1g-dev libturbojpeg0-dev libpng-dev pkg-config "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

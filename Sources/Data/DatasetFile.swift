@@ -12,8 +12,10 @@ import HDF5
 public final class DatasetFile: @unchecked Sendable {
     /// The value of the `format` attribute that marks a dtrain dataset.
     public static let format = "dtrain-dataset"
-    /// The layout version this code reads and writes.
+    /// The layout version of files of decoded images [N, C, H, W], which this code reads and writes.
     public static let version = 1
+    /// The layout version of files of encoded images (JPEG or PNG bytes), which `dtrain pack imagefolder` writes.
+    public static let encodedVersion = 2
 
     /// The path the file was opened at.
     public let path: String
@@ -49,6 +51,10 @@ public final class DatasetFile: @unchecked Sendable {
             file = try HDF5File.open(path)
         } catch {
             throw DataError(error)
+        }
+        if file.hasObject("encoded"), !file.hasObject("images") {
+            throw .io(file: path, reason: "holds encoded images (layout version \(Self.encodedVersion), written by "
+                + "`dtrain pack imagefolder`); training reads decoded images [N, C, H, W] (layout version 1) only so far")
         }
         images = try Self.openDataset(file, "images", expected: "uint8 [N, C, H, W]", type: .uint8)
         guard images.shape.count == 4, images.shape.allSatisfy({ $0 >= 1 }) else {

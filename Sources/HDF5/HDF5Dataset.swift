@@ -16,7 +16,7 @@ public final class HDF5Dataset {
     /// The dataset's absolute path inside the file.
     public var name: String { context.object }
     /// The extent of each dimension, outermost first.
-    public let shape: [Int]
+    public private(set) var shape: [Int]
     /// The kind of numbers stored.
     public let elementType: HDF5ElementType
     /// The chunk shape, or nil when the dataset is stored contiguously.
@@ -86,6 +86,15 @@ public final class HDF5Dataset {
         defer { H5Sclose(fileSpace); H5Sclose(memorySpace) }
         try context.check(H5Dwrite(id, memoryType, memorySpace, fileSpace, dtrain_h5p_default(), base),
                           "writing rows \(rows.lowerBound)..<\(rows.upperBound)")
+    }
+
+    /// Extends the first dimension to `rows` (a dataset created growable), so that rows can be appended.
+    public func grow(toRows rows: Int) throws(HDF5Error) {
+        HDF5Library.silenceErrorPrinting()
+        var extent = shape.map { hsize_t($0) }
+        extent[0] = hsize_t(rows)
+        try context.check(H5Dset_extent(id, extent), "extending to \(rows) rows")
+        shape[0] = rows
     }
 
     /// Reads the whole dataset, row-major.

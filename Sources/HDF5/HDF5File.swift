@@ -93,8 +93,8 @@ public final class HDF5File {
 
     /// Creates a dataset at `name` (see `HDF5Group.createDataset`).
     public func createDataset(_ name: String, type: HDF5ElementType, shape: [Int], chunk: [Int]? = nil,
-                              fletcher32: Bool = false) throws(HDF5Error) -> HDF5Dataset {
-        try root.createDataset(name, type: type, shape: shape, chunk: chunk, fletcher32: fletcher32)
+                              fletcher32: Bool = false, growable: Bool = false) throws(HDF5Error) -> HDF5Dataset {
+        try root.createDataset(name, type: type, shape: shape, chunk: chunk, fletcher32: fletcher32, growable: growable)
     }
 
     /// Opens the existing dataset at `name` (see `HDF5Group.openDataset`).

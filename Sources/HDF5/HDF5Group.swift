@@ -82,8 +82,9 @@ public final class HDF5Group {
     /// - Parameters:
     ///   - chunk: the chunk shape (same rank as `shape`, each extent 1...shape's), or nil for contiguous storage.
     ///   - fletcher32: store a Fletcher-32 checksum with every chunk, verified on every read; needs `chunk`.
+    ///   - growable: let `HDF5Dataset.grow(toRows:)` extend the first dimension without limit; needs `chunk`.
     public func createDataset(_ name: String, type: HDF5ElementType, shape: [Int], chunk: [Int]? = nil,
-                              fletcher32: Bool = false) throws(HDF5Error) -> HDF5Dataset {
+                              fletcher32: Bool = false, growable: Bool = false) throws(HDF5Error) -> HDF5Dataset {
         HDF5Library.silenceErrorPrinting()
         let full = absolutePath(name)
         let context = HDF5Context(file: file, object: full)
@@ -94,16 +95,21 @@ public final class HDF5Group {
             throw .invalidRequest(file: file, object: full, reason: "shape \(shape) has a negative extent")
         }
         if let chunk {
+            // A growable first dimension may start smaller than its chunk.
+            let limits = shape.enumerated().map { growable && $0.offset == 0 ? Int.max : max($0.element, 1) }
             guard chunk.count == shape.count, !shape.isEmpty,
-                  zip(chunk, shape).allSatisfy({ $0 >= 1 && $0 <= max($1, 1) }) else {
+                  zip(chunk, limits).allSatisfy({ $0 >= 1 && $0 <= $1 }) else {
                 throw .invalidRequest(file: file, object: full,
                                       reason: "chunk \(chunk) does not fit shape \(shape) (same rank, 1...extent each)")
             }
-        } else if fletcher32 {
-            throw .invalidRequest(file: file, object: full, reason: "Fletcher-32 checksums need a chunked dataset")
+        } else if fletcher32 || growable {
+            throw .invalidRequest(file: file, object: full,
+                                  reason: "Fletcher-32 checksums and growable extents need a chunked dataset")
         }
         let dims = shape.map { hsize_t($0) }
-        let space = try context.check(H5Screate_simple(Int32(dims.count), dims, nil), "creating the dataspace")
+        var limits = dims
+        if growable { limits[0] = dtrain_h5s_unlimited() }
+        let space = try context.check(H5Screate_simple(Int32(dims.count), dims, limits), "creating the dataspace")
         defer { H5Sclose(space) }
         let creation = try context.check(H5Pcreate(dtrain_h5p_dataset_create()), "creating dataset properties")
         defer { H5Pclose(creation) }

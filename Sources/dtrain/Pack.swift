@@ -2,10 +2,10 @@ import ArgumentParser
 import Data
 import Foundation
 
-/// `dtrain pack idx|synthetic ...`: writes datasets in dtrain's HDF5 layout (datasets/README.md).
+/// `dtrain pack idx|imagefolder|synthetic ...`: writes datasets in dtrain's HDF5 layout (datasets/README.md).
 struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Convert or generate datasets in dtrain's HDF5 layout.",
-                                                    subcommands: [IDX.self, Synthetic.self])
+                                                    subcommands: [IDX.self, ImageFolderTree.self, Synthetic.self])
 
     /// MNIST-style IDX files (plain or gzip) to HDF5.
     struct IDX: ParsableCommand {
@@ -21,6 +21,47 @@ struct Pack: ParsableCommand {
             try packing {
                 try Packer.packIDX(images: images, labels: labels, output: output,
                                    classNames: classes.split(separator: ",").map(String.init), source: source)
+            }
+        }
+    }
+
+    /// A folder of JPEG and PNG files per class (torchvision's ImageFolder layout) to a file of encoded images.
+    struct ImageFolderTree: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "imagefolder",
+            abstract: "Pack an ImageFolder tree (a folder of JPEG/PNG files per class) as encoded images.",
+            discussion: """
+                Classes are the root's subfolders in sorted order, as torchvision's ImageFolder numbers them. The
+                files are stored as they are (layout version 2 in datasets/README.md); every one is decoded once to
+                check it and to measure the mean and std. The output appears only when complete.
+                """)
+
+        @Option(help: "The folder holding one subfolder per class.") var root: String
+        @Option(help: "The HDF5 file to write.") var output: String
+        @Option(help: ArgumentHelp("Re-encode images whose shorter side is longer than N at N (JPEG).", valueName: "N"))
+        var resizeShorter: Int?
+        @Option(help: "JPEG quality of re-encoded images (1-100).") var quality: Int = 90
+        @Flag(help: "Skip and count files that do not decode, instead of refusing the whole tree.") var skipBad = false
+        @Option(help: "Decoding threads (default: every core).") var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        func run() throws {
+            try packing {
+                var packer = ImageFolderPacker(folder: try ImageFolder(root: root), output: output)
+                packer.resizeShorter = resizeShorter
+                packer.quality = quality
+                packer.skipUndecodable = skipBad
+                packer.workers = max(1, workers)
+                packer.progress = { done, total, rate in
+                    FileHandle.standardError.write(String(format: "pack: %d / %d images (%.0f img/s)\n", done, total, rate)
+                        .data(using: .utf8)!)
+                }
+                let summary = try packer.pack()
+                for skipped in summary.skipped.prefix(10) {
+                    FileHandle.standardError.write("pack: skipped \(skipped.path): \(skipped.reason)\n".data(using: .utf8)!)
+                }
+                print(String(format: "pack: %@: %d images of %d classes, %.1f MB, %d resized, %d skipped, %.1f s (%.0f img/s)",
+                             output, summary.images, packer.folder.classNames.count, Double(summary.bytes) / 1e6,
+                             summary.resized, summary.skipped.count, summary.seconds, Double(summary.images) / summary.seconds))
             }
         }
     }
