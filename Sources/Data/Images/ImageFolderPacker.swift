@@ -149,7 +149,7 @@ public struct ImageFolderPacker {
         let (width, height) = try codec.size(of: raw)
         if let resizeShorter, min(width, height) > resizeShorter {
             // The target size comes from the file's size, not from the DCT-scaled decode's.
-            let target = sizeWithShorterSide(resizeShorter, width: width, height: height)
+            let target = CropBox.resizedShorterSide(width: width, height: height, to: resizeShorter)
             let decoded = try codec.decode(raw, minimumShorterSide: resizeShorter)
             let image = ImageResampler.resize(decoded, width: target.width, height: target.height)
             packed.bytes = try codec.encodeJPEG(image, quality: quality)
@@ -161,11 +161,6 @@ public struct ImageFolderPacker {
             accumulate(try codec.decode(raw, minimumShorterSide: min(64, min(width, height))), into: &packed)
         }
         return packed
-    }
-
-    /// The size with shorter side `length` and the longer one scaled as torchvision's Resize(length) computes it.
-    static func sizeWithShorterSide(_ length: Int, width: Int, height: Int) -> (width: Int, height: Int) {
-        width <= height ? (length, length * height / width) : (length * width / height, length)
     }
 
     private static func accumulate(_ image: RGBImage, into packed: inout Packed) {
