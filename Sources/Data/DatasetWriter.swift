@@ -79,22 +79,36 @@ final class DatasetWriter {
         guard let file else { preconditionFailure("DatasetWriter: finish twice") }
         let (mean, std) = statistics()
         do throws(HDF5Error) {
-            let labelData = try file.createDataset("labels", type: .int32, shape: [count])
-            try labelData.writeAll(labels)
-            let attributes = try file.attributes
-            try attributes.set("format", DatasetFile.format)
-            try attributes.set("version", DatasetFile.version)
-            try attributes.set("classes", classNames)
-            try attributes.set("mean", mean)
-            try attributes.set("std", std)
-            try attributes.set("source", source)
+            try Self.writeLabelsAndAttributes(file, labels: labels, version: DatasetFile.version,
+                                              classNames: classNames, mean: mean, std: std, source: source)
             images = nil
-            try file.close()
         } catch {
             throw .hdf5(error)
         }
         self.file = nil
-        do { try DurableRename.move(temporary, to: output) } catch {
+        try Self.publish(file, temporary: temporary, output: output)
+    }
+
+    /// Writes `labels` and the attributes every layout has into `file`.
+    static func writeLabelsAndAttributes(_ file: HDF5File, labels: [Int32], version: Int, classNames: [String],
+                                         mean: [Double], std: [Double], source: String) throws(HDF5Error) {
+        try file.createDataset("labels", type: .int32, shape: [labels.count]).writeAll(labels)
+        let attributes = try file.attributes
+        try attributes.set("format", DatasetFile.format)
+        try attributes.set("version", version)
+        try attributes.set("classes", classNames)
+        try attributes.set("mean", mean)
+        try attributes.set("std", std)
+        try attributes.set("source", source)
+    }
+
+    /// Closes `file`, written at `temporary`, and moves it to `output` so that a crash leaves either no output or a
+    /// complete one; the temporary file goes on failure.
+    static func publish(_ file: HDF5File, temporary: String, output: String) throws(DataError) {
+        do {
+            try file.close()
+            try DurableRename.move(temporary, to: output)
+        } catch {
             unlink(temporary)
             throw .hdf5(error)
         }

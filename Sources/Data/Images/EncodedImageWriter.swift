@@ -75,23 +75,13 @@ final class EncodedImageWriter {
             try encoded?.grow(toRows: Int(offsets.last!))
             try file.createDataset("offsets", type: .int64, shape: [offsets.count]).writeAll(offsets)
             try file.createDataset("sizes", type: .int32, shape: [count, 2]).writeAll(sizes)
-            try file.createDataset("labels", type: .int32, shape: [count]).writeAll(labels)
-            let attributes = try file.attributes
-            try attributes.set("format", DatasetFile.format)
-            try attributes.set("version", DatasetFile.encodedVersion)
-            try attributes.set("classes", classNames)
-            try attributes.set("mean", mean)
-            try attributes.set("std", std)
-            try attributes.set("source", source)
+            try DatasetWriter.writeLabelsAndAttributes(file, labels: labels, version: DatasetFile.encodedVersion,
+                                                       classNames: classNames, mean: mean, std: std, source: source)
             encoded = nil
-            try file.close()
         } catch {
             throw .hdf5(error)
         }
         self.file = nil
-        do { try DurableRename.move(temporary, to: output) } catch {
-            unlink(temporary)
-            throw .hdf5(error)
-        }
+        try DatasetWriter.publish(file, temporary: temporary, output: output)
     }
 }
