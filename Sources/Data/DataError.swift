@@ -21,6 +21,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case missingAttribute(file: String, name: String, expected: String)
     /// An attribute holds the wrong kind or number of values.
     case malformedAttribute(file: String, name: String, found: String, expected: String)
+    /// Some samples' stored bytes cannot be read (a chunk fails its checksum or lies beyond the end of the file).
+    case damagedSamples(file: String, rows: Range<Int>, detail: String)
     /// A read asked for rows outside the file.
     case rowsOutOfRange(file: String, rows: Range<Int>, count: Int)
     /// A handle was used by another process than the one that opened it (e.g. after `fork`).
@@ -57,6 +59,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             "\(file): attribute \(name) is missing, expected \(expected)"
         case .malformedAttribute(let file, let name, let found, let expected):
             "\(file): attribute \(name) is \(found), expected \(expected)"
+        case .damagedSamples(let file, let rows, let detail):
+            "\(file): samples \(rows.lowerBound)..<\(rows.upperBound) of images cannot be read, the file is damaged there "
+                + "(\(detail)); repack it or restore it from a copy"
         case .rowsOutOfRange(let file, let rows, let count):
             "\(file): rows \(rows.lowerBound)..<\(rows.upperBound) are outside 0..<\(count)"
         case .foreignProcess(let file, let opener, let caller):
