@@ -5,7 +5,7 @@ import MPITestSupport
 import Testing
 import Trainer
 
-/// Thirty kinds of bad input, each run as `mpirun -n 2 dtrain ...`: every rank ends within 10 s, with one line that
+/// Thirty-one kinds of bad input, each run as `mpirun -n 2 dtrain ...`: every rank ends within 10 s, with one line that
 /// names the file, key or value and what was expected, and a non-zero exit status (2 for a user's mistake, 4 for a
 /// stalled rank, 5 for values that are no longer finite).
 ///
@@ -22,6 +22,8 @@ import Trainer
         let input: String
         /// What the one line must contain.
         let fragments: [String]
+        /// Why dtrain does not yet do what the case demands, while the fix lies outside this branch's part.
+        var knownIssue: String? = nil
         /// Writes the input into the scratch folder (which holds train.h5 and val.h5) and returns dtrain's arguments.
         let arguments: @Sendable (TrainerRunSupport, _ train: String, _ validation: String) throws -> [String]
         var testDescription: String { input }
@@ -113,21 +115,30 @@ import Trainer
              fragments: ["damaged.h5: samples 32..<48 of images cannot be read"]) { scratch, _, _ in
             [try lenet(scratch, train: try BadDatasets.damagedThirdChunk(scratch.path("damaged.h5")))]
         },
-        Case(number: 24, input: "`--resume` to a checkpoint with a flipped byte", fragments: ["ckpt-2.h5", "does not match"]) { scratch, _, _ in
+        Case(number: 24, input: "the same damaged chunk, read during training (`data.cache_mb = 0`)",
+             fragments: ["damaged.h5: samples 32..<48 of images cannot be read"],
+             knownIssue: """
+                every rank whose shard of the step holds a damaged sample prints the line before MPI_Abort ends the \
+                job; one line needs the ranks to agree on a failed read in the step's statistics allreduce \
+                (Trainer.trainStep)
+                """) { scratch, _, _ in
+            [try lenet(scratch, train: try BadDatasets.damagedThirdChunk(scratch.path("damaged.h5"))), "--set", "data.cache_mb=0"]
+        },
+        Case(number: 25, input: "`--resume` to a checkpoint with a flipped byte", fragments: ["ckpt-2.h5", "does not match"]) { scratch, _, _ in
             let checkpoint = try checkpoint(scratch, model: "lenet5")
             var bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
             bytes[bytes.count / 2] ^= 0xFF
             try bytes.write(to: URL(fileURLWithPath: checkpoint))
             return [try lenet(scratch), "--resume", checkpoint]
         },
-        Case(number: 25, input: "`--resume` to a checkpoint of another model (MLP)", fragments: ["ckpt-2.h5 was trained with model mlp"]) { scratch, _, _ in
+        Case(number: 26, input: "`--resume` to a checkpoint of another model (MLP)", fragments: ["ckpt-2.h5 was trained with model mlp"]) { scratch, _, _ in
             [try lenet(scratch), "--resume", try checkpoint(scratch, model: "mlp")]
         },
-        Case(number: 26, input: "`run.out_dir` is a file", fragments: ["run.out_dir = ", "taken is a file, expected a directory"]) { scratch, _, _ in
+        Case(number: 27, input: "`run.out_dir` is a file", fragments: ["run.out_dir = ", "taken is a file, expected a directory"]) { scratch, _, _ in
             try "".write(toFile: scratch.path("taken"), atomically: true, encoding: .utf8)
             return [try lenet(scratch), "--set", "run.out_dir=\"\(scratch.path("taken"))\""]
         },
-        Case(number: 27, input: "ranks started with different configs (`lr` 0.02 and 0.03)", fragments: ["different configs"]) { scratch, _, _ in
+        Case(number: 28, input: "ranks started with different configs (`lr` 0.02 and 0.03)", fragments: ["different configs"]) { scratch, _, _ in
             let first = try lenet(scratch)
             let second = try scratch.config("d.toml", try String(contentsOfFile: first, encoding: .utf8)
                 .replacingOccurrences(of: "lr = 0.02", with: "lr = 0.03"))
@@ -162,7 +173,10 @@ import Trainer
         let arguments = try input.arguments(scratch, scratch.path("train.h5"), scratch.path("val.h5"))
         let ranks = arguments.contains(":") ? 1 : 2
         let result = try scratch.dtrain(arguments, ranks: ranks, timeout: .seconds(60))
-        Self.check(result, number: input.number, input: input.input, fragments: input.fragments, status: 2, scratch: scratch)
+        let check = {
+            Self.check(result, number: input.number, input: input.input, fragments: input.fragments, status: 2, scratch: scratch)
+        }
+        if let knownIssue = input.knownIssue { withKnownIssue(Comment(rawValue: knownIssue), isIntermittent: true, check) } else { check() }
     }
 
     /// A full disk under run.out_dir: the checkpoint that cannot be written is reported, the previous one stays
@@ -190,7 +204,7 @@ import Trainer
         _ = try ChildProcess(executable: "/bin/dd", arguments: ["if=/dev/zero", "of=\(disk)/filler", "bs=64k"]).wait()
 
         let result = try scratch.dtrain([config, "--set", "run.max_steps=4"], ranks: 2, timeout: .seconds(60))
-        Self.check(result, number: 28, input: "`run.out_dir` on a full file system (tmpfs of 2 MB, filled)",
+        Self.check(result, number: 29, input: "`run.out_dir` on a full file system (tmpfs of 2 MB, filled)",
                    fragments: ["model.h5", "No space left on device"], status: 2, scratch: scratch)
         #expect(result.stdout.contains("resuming from \(out)/checkpoints/ckpt-2.h5"), "\(result.stdout)")
         #expect(result.stdout.contains("could not write a checkpoint at step 4"), "\(result.stdout)")
@@ -222,7 +236,7 @@ import Trainer
         ranks = JobProcesses.ranks(under: run.pid)
         guard run.stdout.contains("epoch 1 step"), let stalled = ranks[1] else {
             let result = try run.wait(timeout: .seconds(10))
-            Self.record(number: 29, input: Self.stallInput, line: Self.dtrainLines(result.stderr).first ?? "",
+            Self.record(number: 30, input: Self.stallInput, line: Self.dtrainLines(result.stderr).first ?? "",
                         status: result.status, seconds: result.seconds, scratch: scratch)
             Issue.record("training never ran (status \(result.status)):\n\(result.stderr)")
             return
@@ -233,7 +247,7 @@ import Trainer
         let seconds = (ContinuousClock.now - stoppedAt) / .seconds(1)
         let output = (result.stdout + "\n" + result.stderr).split(separator: "\n")
         let warning = output.first { $0.contains("stalled") }.map(String.init) ?? ""
-        Self.record(number: 29, input: Self.stallInput, line: warning,
+        Self.record(number: 30, input: Self.stallInput, line: warning,
                     status: result.status, seconds: seconds, scratch: scratch)
         #expect(warning.contains("rank 1 (host ") && warning.contains("pid \(stalled))"), "\(result.stdout)\n\(result.stderr)")
         #expect(result.status == 4, "\(result.stderr)")
@@ -251,7 +265,7 @@ import Trainer
         defer { scratch.remove() }
         let config = try Self.lenet(scratch, replacing: "lr = 0.02", with: "lr = 1e30")
         let result = try scratch.dtrain([config, "--set", "checkpoint.every_steps=1"], ranks: 2, timeout: .seconds(60))
-        Self.check(result, number: 30, input: "`optimizer.lr = 1e30` (values overflow)", fragments: ["not finite", "step"],
+        Self.check(result, number: 31, input: "`optimizer.lr = 1e30` (values overflow)", fragments: ["not finite", "step"],
                    status: 5, scratch: scratch)
         let line = Self.dtrainLines(result.stderr).first ?? ""
         #expect(line.contains(/[a-z0-9_]+(\.[a-z0-9_]+)*\.(weight|bias)/), "no parameter named in: \(line)")
