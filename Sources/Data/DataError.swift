@@ -7,6 +7,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case missingFile(file: String)
     /// The file is not an HDF5 file.
     case notHDF5(file: String)
+    /// The file is shorter than its HDF5 header says (an interrupted copy or download).
+    case truncated(file: String, bytes: Int, expected: Int)
     /// A dataset the layout requires is absent.
     case missingDataset(file: String, name: String, expected: String)
     /// A dataset stores another element type than the layout requires.
@@ -45,6 +47,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             "\(file): no such file"
         case .notHDF5(let file):
             "\(file): not an HDF5 file (a dtrain dataset is an HDF5 file, see datasets/README.md)"
+        case .truncated(let file, let bytes, let expected):
+            "\(file): truncated: \(bytes) bytes of the \(expected) its HDF5 header records (an interrupted copy?)"
         case .missingDataset(let file, let name, let expected):
             "\(file): dataset \(name) is missing, expected \(expected)"
         case .wrongElementType(let file, let name, let found, let expected):
@@ -85,6 +89,14 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         switch error {
         case .fileNotFound(let file): self = .missingFile(file: file)
         case .notHDF5(let file): self = .notHDF5(file: file)
+        case .operationFailed(let file, _, _, let detail):
+            // HDF5 says "truncated file: eof = 31848, sblock->base_addr = 0, stored_eof = 63696".
+            if let match = detail.firstMatch(of: /truncated file: eof = (\d+),.*stored_eof = (\d+)/),
+               let bytes = Int(match.1), let expected = Int(match.2) {
+                self = .truncated(file: file, bytes: bytes, expected: expected)
+            } else {
+                self = .hdf5(error)
+            }
         default: self = .hdf5(error)
         }
     }
