@@ -228,7 +228,12 @@ import Trainer
                         "--set", "comm.stall_timeout_seconds=3"],
             environment: Self.environment)
         var ranks: [Int: pid_t] = [:]
-        defer { ranks.values.forEach { kill($0, SIGKILL) } }
+        defer {
+            // A rank left stopped by a failed run; the command line check spares a process that reused its pid.
+            for pid in ranks.values where JobProcesses.isRunning(pid) && JobProcesses.commandLine(of: pid).contains(config) {
+                kill(pid, SIGKILL)
+            }
+        }
         let deadline = ContinuousClock.now + .seconds(60)
         while !run.stdout.contains("epoch 1 step"), JobProcesses.isRunning(run.pid), ContinuousClock.now < deadline {
             usleep(10_000)

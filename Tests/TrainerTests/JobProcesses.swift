@@ -39,6 +39,12 @@ enum JobProcesses {
         return state != "Z"
     }
 
+    /// The command line of `pid`, its arguments joined by spaces ("" once it has ended).
+    static func commandLine(of pid: pid_t) -> String {
+        guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return "" }
+        return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+    }
+
     /// The fields of /proc/PID/stat after the parenthesised command name: state, parent, group, session, ...
     private static func statFields(_ pid: pid_t) -> [Substring]? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
