@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages dtrain builds against (Debian/Ubuntu names), only those that are missing.
+# Installs the system packages dtrain builds against (Debian/Ubuntu names), and any named as arguments (test.sh adds
+# gdb for backtraces of a hung test), only those that are missing.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev zlib1g-dev pkg-config)
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev zlib1g-dev pkg-config "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

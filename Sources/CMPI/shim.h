@@ -17,4 +17,5 @@ static inline MPI_Status *dtrain_mpi_status_ignore(void) { return MPI_STATUS_IGN
 static inline MPI_Errhandler dtrain_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline MPI_Info dtrain_mpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Comm dtrain_mpi_comm_null(void) { return MPI_COMM_NULL; }
+static inline MPI_Request dtrain_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 #endif

@@ -8,6 +8,10 @@ public protocol Communicator: AnyObject {
     var rank: Int { get }
     /// The number of ranks in the job.
     var size: Int { get }
+    /// What the ranks are doing ("step 120"), named with the late ranks when a collective waits for them.
+    var activity: String { get set }
+    /// When a collective that waits for late ranks names them, and when it ends the job.
+    var stallPolicy: StallPolicy { get set }
 
     /// Replaces every element of `buffer`, on every rank, with the reduction of that element over all ranks.
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ operation: ReduceOperation)

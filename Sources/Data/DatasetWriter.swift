@@ -94,17 +94,9 @@ final class DatasetWriter {
             throw .hdf5(error)
         }
         self.file = nil
-        // The rename must not overtake the data: flush the file to disk first, so a crash leaves either no
-        // output or a complete one.
-        let descriptor = open(temporary, O_RDONLY)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            close(descriptor)
-        }
-        guard rename(temporary, output) == 0 else {
-            let reason = String(cString: strerror(errno))
+        do { try DurableRename.move(temporary, to: output) } catch {
             unlink(temporary)
-            throw .io(file: output, reason: "cannot rename \(temporary) to it (\(reason))")
+            throw .hdf5(error)
         }
     }
 

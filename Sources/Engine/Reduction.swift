@@ -138,6 +138,12 @@ public enum Reduction {
         }
     }
 
+    /// Whether no element is NaN or infinite: x * 0 is 0 for every finite x and NaN otherwise, and a NaN survives
+    /// any sum, so one vectorised pass decides.
+    public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool {
+        blockedSum(count: count, { load(x, $0) * 0 }, { x[$0] * 0 }) == 0
+    }
+
     @inline(__always)
     static func sumInDouble(_ x: UnsafePointer<Float>, count: Int) -> Double {
         blockedSum(count: count, { load(x, $0) }, { x[$0] })

@@ -31,7 +31,7 @@ public final class HDF5File {
         let context = HDF5Context(file: path, object: "/")
         try context.check(signature, "checking the HDF5 signature")
         let flags = writable ? dtrain_h5f_acc_rdwr() : dtrain_h5f_acc_rdonly()
-        let id = try context.check(H5Fopen(path, flags, dtrain_h5p_default()), "opening the file")
+        let id = try context.check(H5Fopen(path, flags, HDF5Library.fileAccess), "opening the file")
         return HDF5File(id: id, path: path, writable: writable)
     }
 
@@ -39,7 +39,7 @@ public final class HDF5File {
     public static func create(_ path: String) throws(HDF5Error) -> HDF5File {
         HDF5Library.silenceErrorPrinting()
         let context = HDF5Context(file: path, object: "/")
-        let id = try context.check(H5Fcreate(path, dtrain_h5f_acc_trunc(), dtrain_h5p_default(), dtrain_h5p_default()),
+        let id = try context.check(H5Fcreate(path, dtrain_h5f_acc_trunc(), dtrain_h5p_default(), HDF5Library.fileAccess),
                                    "creating the file")
         return HDF5File(id: id, path: path, writable: true)
     }

@@ -3,13 +3,17 @@ import Foundation
 
 /// Process-wide concerns of the HDF5 C library: file locking, its error printing and its error stack.
 enum HDF5Library {
-    /// Turns HDF5 1.10's file locks off for this process, unless the user set HDF5_USE_FILE_LOCKING.
+    /// The file access properties every file is opened and created with: HDF5 1.10's file locks off.
     ///
     /// dtrain never has two writers of one file (datasets are read-only, checkpoints are written under a temporary
     /// name by rank 0 alone), while the locks make an open fail with EAGAIN as long as any handle of a file just
     /// written is still being released, and fail outright on file systems without lock support (NFS, Lustre).
-    private static let fileLockingDisabled: Void = {
-        setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0)
+    /// A property rather than HDF5_USE_FILE_LOCKING: the environment must not be written once threads run, and a
+    /// user's HDF5_USE_FILE_LOCKING still takes precedence over the property.
+    static let fileAccess: hid_t = {
+        let properties = H5Pcreate(dtrain_h5p_file_access())
+        H5Pset_file_locking(properties, false, true)
+        return properties
     }()
 
     /// Stops the library from printing its error stack to stderr, so users see only our one-line errors.
@@ -17,7 +21,6 @@ enum HDF5Library {
     /// The library is built thread-safe, which makes the automatic printer a per-thread setting: every entry point
     /// calls this (it is cheap) instead of once per process, so calls from a loader thread stay quiet too.
     static func silenceErrorPrinting() {
-        _ = fileLockingDisabled
         H5Eset_auto2(dtrain_h5e_default(), nil, nil)
     }
 

@@ -2,22 +2,26 @@ import Comm
 import Foundation
 import Trainer
 
-/// Starts MPI, runs a body on every rank, and turns any error into one line on stderr and exit status 2.
+/// Starts MPI, runs a body on every rank, and turns any error into one line on stderr and a non-zero exit status.
 enum Launch {
-    /// Runs `body` with the job's communicator and finalises MPI on every way out; `body` returns the exit status.
+    /// Runs `body` with the job's communicator and exits with the status it returns or its error's.
+    ///
+    /// An error every rank knows of ends every rank with MPI finalised; any other error ends the whole job through
+    /// the communicator's exit handler (MPI_Abort), since the other ranks may be waiting in a collective.
     static func withCommunicator(_ body: (MPICommunicator) throws -> Int32) -> Never {
         let communicator = MPICommunicator.start()
-        var status: Int32 = 0
+        let status: Int32
         do {
             status = try body(communicator)
-        } catch TrainerError.reportedElsewhere {
-            status = 2
         } catch {
-            let prefix = communicator.size > 1 && communicator.rank != 0 ? "rank \(communicator.rank): " : ""
-            FileHandle.standardError.write("dtrain: \(prefix)\(error)\n".data(using: .utf8)!)
-            status = 2
+            let trainerError = error as? TrainerError ?? .invalid(String(describing: error))
+            if case .reportedElsewhere = trainerError {} else {
+                let prefix = communicator.size > 1 && communicator.rank != 0 ? "rank \(communicator.rank): " : ""
+                FileHandle.standardError.write("dtrain: \(prefix)\(trainerError)\n".data(using: .utf8)!)
+            }
+            if trainerError.isKnownToEveryRank { communicator.finish() }
+            status = trainerError.exitStatus
         }
-        communicator.finish()
         exit(status)
     }
 

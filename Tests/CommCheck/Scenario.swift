@@ -1,5 +1,6 @@
 import Comm
 import Foundation
+import Synchronization
 
 /// What one run of dtrain-comm-check exercises.
 ///
@@ -7,6 +8,8 @@ import Foundation
 /// tests can state the expected line without knowing the buffers.
 enum Scenario: String, CaseIterable {
     case allreduce, inPlace = "in-place", split, broadcast, barrier, agree, info, finish
+    /// Sixteen threads call `start()` at once, eight threads run collectives at once, and empty buffers pass.
+    case threads
     /// One rank aborts with a message while the others wait in a barrier.
     case abort
     /// One rank makes an MPI call fail (an invalid broadcast root) while the others wait in a barrier.
@@ -17,6 +20,12 @@ enum Scenario: String, CaseIterable {
     case trap
     /// One rank never joins the others' allreduce: the job hangs until something kills it.
     case hang
+    /// One rank stops itself (SIGSTOP) while the others wait in an allreduce; with a 1 s stall warning and a 3 s
+    /// stall timeout the others name it, then end the job.
+    case stall
+    /// One rank joins the others' allreduce 2 s late; with a 0.5 s stall warning and no timeout the others name it,
+    /// report the end of the stall, and every rank prints the CPU time its wait cost.
+    case late
     /// Times allreduce of 4 MB and 100 MB Float buffers; rank 0 prints the figures.
     case bench
 
@@ -30,11 +39,21 @@ enum Scenario: String, CaseIterable {
         case .agree: report(agree(communicator), communicator)
         case .info: report(info(communicator), communicator)
         case .finish: finish(communicator)
+        case .threads: report(threads(communicator), communicator)
         case .abort: fail(communicator) { communicator.abort("configuration differs from rank 0's", code: 2) }
         case .mpiError: fail(communicator) { _ = communicator.broadcast(Int64(1), root: communicator.size + 5) }
         case .exit: fail(communicator) { Foundation.exit(4) }
         case .trap: fail(communicator) { fatalError("rank \(communicator.rank): deliberate trap") }
         case .hang: fail(communicator) { while true { Thread.sleep(forTimeInterval: 1) } }
+        case .stall:
+            communicator.stallPolicy = StallPolicy(warningSeconds: 1, timeoutSeconds: 3)
+            communicator.activity = "the stall scenario"
+            // Open MPI continues a stopped rank before it kills it; it must not go on into the collective then.
+            fail(communicator) {
+                kill(getpid(), SIGSTOP)
+                while true { pause() }
+            }
+        case .late: late(communicator)
         case .bench: bench(communicator)
         }
     }
@@ -172,6 +191,31 @@ enum Scenario: String, CaseIterable {
         return "local \(communicator.localRank) of \(communicator.localSize), \(named), \(communicator.threadSupport)"
     }
 
+    /// Concurrent callers get one instance, and concurrent collectives are serialised: each thread's buffer holds
+    /// the same values on every rank and comes back multiplied by the number of ranks, whatever the interleaving
+    /// within a rank (with one rank; with several, the threads' collectives may pair up across ranks in any order).
+    private func threads(_ communicator: MPICommunicator) -> String {
+        let starts = Mutex(Set<ObjectIdentifier>())
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            let started = ObjectIdentifier(MPICommunicator.start())
+            starts.withLock { _ = $0.insert(started) }
+        }
+        let intact = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { task in
+            var values = [Double](repeating: Double(task), count: 1000)
+            for _ in 0..<100 { values.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) } }
+            if values.allSatisfy({ $0 == Double(task) }) { intact.withLock { $0 += 1 } }
+        }
+        communicator.allreduce(UnsafeMutableBufferPointer<Float>(start: nil, count: 0), .sum)
+        communicator.broadcast(UnsafeMutableRawBufferPointer(start: nil, count: 0), root: 0)
+        var empty: [Double] = []
+        communicator.broadcast(&empty, root: 0)
+        let emptyText = communicator.broadcast("", root: 0)
+        let one = starts.withLock { $0 == [ObjectIdentifier(communicator)] }
+        return "\(one ? "one instance" : "several instances"), \(intact.withLock { $0 }) of 8 threads' buffers intact, "
+            + "empty buffers \(empty.isEmpty && emptyText.isEmpty ? "unchanged" : "changed")"
+    }
+
     private func finish(_ communicator: MPICommunicator) {
         report("finishing", communicator)
         communicator.finish()
@@ -193,6 +237,28 @@ enum Scenario: String, CaseIterable {
         Thread.sleep(forTimeInterval: 0.2)
         failure()
         report("survived its failure", communicator)
+    }
+
+    /// The last rank sleeps 2 s before the allreduce; the CPU time of the others' wait is what the line shows.
+    private func late(_ communicator: MPICommunicator) {
+        communicator.stallPolicy = StallPolicy(warningSeconds: 0.5, timeoutSeconds: 0)
+        communicator.activity = "the late scenario"
+        communicator.barrier()
+        if communicator.rank == communicator.size - 1 { Thread.sleep(forTimeInterval: 2) }
+        let (wallStart, cpuStart) = (ContinuousClock.now, Self.cpuSeconds())
+        var value: [Float] = [1]
+        value.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+        let wall = (ContinuousClock.now - wallStart) / .seconds(1), cpu = Self.cpuSeconds() - cpuStart
+        let share = communicator.rank == communicator.size - 1 ? "" : String(format: ", cpu %.0f%% of the wait", 100 * cpu / wall)
+        report("sum \(value[0])\(share)", communicator)
+    }
+
+    /// User and system CPU time of this process so far.
+    private static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     // MARK: Measurement

@@ -68,10 +68,10 @@ import Testing
         // h5py stores NumPy "S" arrays as NUL-padded fixed-length strings; write such an attribute with the C API.
         let folder = TemporaryDirectory()
         let path = folder.file("fixed.h5")
-        let file = try HDF5File.create(path)
+        // Closed before the C API opens it: HDF5 refuses a second open with other file-access (locking) properties.
+        try HDF5File.create(path).close()
         try writeFixedLengthStrings(file: path, name: "classes", ["zero", "one", "two"], padding: H5T_STR_NULLPAD)
         try writeFixedLengthStrings(file: path, name: "source", ["idx files"], padding: H5T_STR_SPACEPAD)
-        try file.close()
         let attributes = try HDF5File.open(path).attributes
         #expect(try attributes.read("classes", as: [String].self) == ["zero", "one", "two"])
         #expect(try attributes.read("source", as: String.self) == "idx files")

@@ -19,6 +19,20 @@ import Testing
         #expect(try dataset.readAll(as: T.self) == values)
     }
 
+    @Test func aFileIsReopenedWhileItsWriterIsOpenWithoutTouchingTheEnvironment() throws {
+        // File locks would refuse the second open; they are turned off through a property, not HDF5_USE_FILE_LOCKING,
+        // since writing the environment while other threads read it is undefined.
+        let environmentBefore = ProcessInfo.processInfo.environment["HDF5_USE_FILE_LOCKING"]
+        let folder = TemporaryDirectory()
+        let path = folder.file("open-twice.h5")
+        let writer = try HDF5File.create(path)
+        try writer.createDataset("values", type: .float32, shape: [2]).writeAll([Float(1), 2])
+        try writer.flush()
+        #expect(try HDF5File.open(path).openDataset("values").readAll(as: Float.self) == [1, 2])
+        try writer.close()
+        #expect(ProcessInfo.processInfo.environment["HDF5_USE_FILE_LOCKING"] == environmentBefore)
+    }
+
     @Test func everyElementTypeRoundTrips() throws {
         let folder = TemporaryDirectory()
         try roundTrip((0..<24).map { UInt8($0 * 10) }, shape: [2, 3, 4], in: folder)

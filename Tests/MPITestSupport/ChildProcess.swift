@@ -16,16 +16,21 @@ public final class ChildProcess {
     private let start = ContinuousClock.now
     private var finished = false
 
-    /// Starts `executable` with `environment` (by default this process's), standard output and error going to
-    /// temporary files, and every signal at its default disposition.
+    /// Starts `executable` in a process group of its own, with standard output and error going to temporary files
+    /// and every signal at its default disposition.
+    ///
+    /// The environment is `environment`, by default this process's without the variables an MPI job sets for its
+    /// own processes (so that a child that starts MPI becomes a singleton of its own, not a rank of a job this
+    /// process may belong to).
     public init(executable: String, arguments: [String] = [], environment: [String: String]? = nil) throws {
         let argv = [executable] + arguments
         command = argv.joined(separator: " ")
         let outputs = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
         stdoutPath = outputs.path + ".out"
         stderrPath = outputs.path + ".err"
-        pid = try MPIRun.spawn(argv, (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" },
-                               stdout: stdoutPath, stderr: stderrPath, command: command)
+        let variables = environment ?? ProcessInfo.processInfo.environment.filter { !MPIRun.isSetByMPIJob($0.key) }
+        pid = try MPIRun.spawn(argv, variables.map { "\($0.key)=\($0.value)" }, stdout: stdoutPath, stderr: stderrPath,
+                               command: command)
     }
 
     deinit {
@@ -37,18 +42,22 @@ public final class ChildProcess {
     /// What the process has written to standard output so far.
     public var stdout: String { MPIRun.read(stdoutPath) }
 
-    /// Kills the process with SIGKILL (no chance to clean up, as a power cut or the OOM killer) and reaps it.
+    /// Kills the process and everything it started with SIGKILL (no chance to clean up, as a power cut or the OOM
+    /// killer) and reaps it.
     public func kill() {
         guard !finished else { return }
-        Glibc.kill(pid, SIGKILL)
+        // Collected before anything dies, so that orphans re-parented elsewhere are still found.
+        let tree = MPIRun.descendants(of: pid)
+        Glibc.kill(-pid, SIGKILL)
+        tree.forEach { Glibc.kill($0, SIGKILL) }
         var raw: Int32 = 0
         waitpid(pid, &raw, 0)
         finished = true
     }
 
-    /// Waits for the process to exit; kills it and throws `MPIRun.Failure.timedOut` after `timeout`.
+    /// Waits up to `timeout` from now for the process to exit; kills it and throws `MPIRun.Failure.timedOut` then.
     public func wait(timeout: Duration = .seconds(60)) throws -> MPIRun.Result {
-        let deadline = start + timeout
+        let deadline = ContinuousClock.now + timeout
         var raw: Int32 = 0
         while ContinuousClock.now < deadline {
             if waitpid(pid, &raw, WNOHANG) == pid {

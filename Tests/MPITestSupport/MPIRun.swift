@@ -116,7 +116,7 @@ public enum MPIRun {
 
     /// Whether an MPI job put `name` into its processes' environment (PMIx and ORTE wiring, singleton markers),
     /// as opposed to a user's OMPI_MCA_ setting, which is kept.
-    private static func isSetByMPIJob(_ name: String) -> Bool {
+    static func isSetByMPIJob(_ name: String) -> Bool {
         if name.hasPrefix("PMIX_") || name.hasPrefix("ORTE_") { return true }
         guard name.hasPrefix("OMPI_") else { return false }
         let userSettings = name.hasPrefix("OMPI_MCA_") || name.hasPrefix("OMPI_ALLOW_RUN_AS_ROOT")
@@ -184,7 +184,7 @@ public enum MPIRun {
     }
 
     /// All processes below `root`, from the parent links in /proc.
-    private static func descendants(of root: pid_t) -> [pid_t] {
+    static func descendants(of root: pid_t) -> [pid_t] {
         var children: [pid_t: [pid_t]] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry),

@@ -78,6 +78,17 @@ struct TorchModelReference: Sendable {
         var forwardTolerance: Float = 1e-4
         /// For gradients, which pass through every layer twice, so rounding differences compound further.
         var gradientTolerance: Float = 1e-3
+        /// What a gradient element's difference is measured against, and how much of it is allowed.
+        var elementCheck: ElementCheck = .sampledMaximum
+    }
+
+    /// How the sampled gradient elements are compared.
+    enum ElementCheck: Sendable {
+        /// Within `gradientTolerance` of the largest sampled element: tight, for models where rounding stays rounding.
+        case sampledMaximum
+        /// Within `tolerance` of the tensor's L2 norm. An element's difference is at most the L2 norm of the tensor's
+        /// difference, so this is the element check that a bound on the whole tensor's relative error implies.
+        case tensorNorm(tolerance: Float)
     }
 
     static let cases: [Case] = [
@@ -93,9 +104,13 @@ struct TorchModelReference: Sendable {
         Case(description: "resnet18", graph: { ModelZoo.resnet18() }, reference: TorchModelReferences.resnet18),
         // Sixteen bottleneck blocks let Float32 rounding grow to 2e-4 of the last block's activations, enough to
         // move a few of its ReLU inputs across zero and with them the gradient of every parameter below: PyTorch's
-        // own Float32 gradients differ from its Float64 ones by up to 6% (L2) in this configuration.
+        // own Float32 gradients differ from its Float64 ones by up to 6% (L2) in this configuration. Near-cancelling
+        // elements (batch-norm bias gradients summed over 8x7x7 positions) then differ by a large fraction of their
+        // own size, by an amount that depends on the CPU and the BLAS thread count: 0.05 of the tensor's norm was
+        // seen for layer4.0.bn2.bias on two machines. Elements are checked against the tensor's norm, with room for
+        // the 6% PyTorch itself shows; the norms themselves keep the 5% bound.
         Case(description: "resnet50", graph: { ModelZoo.resnet50() }, reference: TorchModelReferences.resnet50,
-             forwardTolerance: 1e-3, gradientTolerance: 5e-2),
+             forwardTolerance: 1e-3, gradientTolerance: 5e-2, elementCheck: .tensorNorm(tolerance: 0.12)),
     ]
 
     @Test(arguments: cases)
@@ -136,9 +151,13 @@ struct TorchModelReference: Sendable {
                     "\(testCase) gradient \(expected.name): norm \(norm), PyTorch \(expected.norm)")
             normDeviation = max(normDeviation, deviation)
             let values = expected.indices.map { gradient.pointer[$0] }
+            let (tolerance, scale): (Float, Float?) = switch testCase.elementCheck {
+            case .sampledMaximum: (testCase.gradientTolerance, nil)
+            case let .tensorNorm(tolerance): (tolerance, Float(expected.norm))
+            }
             elementDeviation = max(elementDeviation, expectWithinScale(
-                values, expected.values, testCase.gradientTolerance,
-                "\(testCase) gradient \(expected.name) at \(expected.indices)"))
+                values, expected.values, tolerance, "\(testCase) gradient \(expected.name) at \(expected.indices)",
+                scale: scale))
         }
 
         var statisticDeviation: Float = 0
@@ -163,25 +182,27 @@ struct TorchModelReference: Sendable {
             """)
     }
 
-    /// Expects every element of `actual` within `tolerance` times the largest magnitude in `expected`, reporting the
-    /// first differing elements when it is not, and returns the largest difference relative to that scale.
+    /// Expects every element of `actual` within `tolerance` times `scale` (by default the largest magnitude in
+    /// `expected`), reporting the first differing elements when it is not, and returns the largest difference
+    /// relative to that scale.
     ///
     /// The scale is the tensor's, not the element's: an element that cancels toward zero keeps the rounding error of
     /// the larger terms it was summed from.
     @discardableResult
     func expectWithinScale(_ actual: [Float], _ expected: [Float], _ tolerance: Float, _ label: String,
-                           sourceLocation: SourceLocation = #_sourceLocation) -> Float {
-        let deviation = Deviation(actual, expected, relativeTolerance: tolerance)
-        let scale = expected.reduce(0) { max($0, abs($1)) }
+                           scale givenScale: Float? = nil, sourceLocation: SourceLocation = #_sourceLocation) -> Float {
+        let scale = givenScale ?? expected.reduce(0) { max($0, abs($1)) }
         let failing = actual.indices.filter { !(abs(actual[$0] - expected[$0]) <= tolerance * scale) }
+        let maxDifference = zip(actual, expected).reduce(0) { max($0, abs($1.0 - $1.1)) }
+        let maxRelative = scale > 0 ? maxDifference / scale : maxDifference
         if !failing.isEmpty {
             let first = failing.prefix(5).map { "[\($0)] \(actual[$0]) vs \(expected[$0])" }
             Issue.record("""
                 \(label): \(failing.count) of \(actual.count) elements differ by more than \(tolerance) of the scale \
-                \(scale); first: \(first.joined(separator: ", ")); max difference \(deviation.maxRelative) of the scale
+                \(scale); first: \(first.joined(separator: ", ")); max difference \(maxRelative) of the scale
                 """, sourceLocation: sourceLocation)
         }
-        return deviation.maxRelative
+        return maxRelative
     }
 
     /// Reports the first place where dtrain's names or shapes leave PyTorch's.

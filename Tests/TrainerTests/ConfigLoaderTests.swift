@@ -141,6 +141,10 @@ import Trainer
             [log]
             every_steps = 50
 
+            [comm]
+            stall_warning_seconds = 60.0
+            stall_timeout_seconds = 600.0
+
             """
         #expect(text == expected)
     }

@@ -1,4 +1,5 @@
-/// A whole experiment as one config file describes it: run, data, model, optimizer, schedule, checkpoints, logs.
+/// A whole experiment as one config file describes it: run, data, model, optimizer, schedule, checkpoints, logs
+/// and communication.
 ///
 /// Every setting has been checked and every default filled in; `resolvedText` writes all of it back as TOML.
 public struct TrainingConfig: Sendable, Equatable {
@@ -16,11 +17,14 @@ public struct TrainingConfig: Sendable, Equatable {
     public var checkpoint: CheckpointSettings
     /// `[log]`: how often to report.
     public var log: LogSettings
+    /// `[comm]`: how collectives treat late ranks.
+    public var comm: CommSettings
 
     /// A config from its sections; sections not given take their defaults.
     public init(run: RunSettings = RunSettings(), data: DataSettings, model: ModelSettings,
                 optimizer: OptimizerSettings, schedule: ScheduleSettings = ScheduleSettings(),
-                checkpoint: CheckpointSettings = CheckpointSettings(), log: LogSettings = LogSettings()) {
+                checkpoint: CheckpointSettings = CheckpointSettings(), log: LogSettings = LogSettings(),
+                comm: CommSettings = CommSettings()) {
         self.run = run
         self.data = data
         self.model = model
@@ -28,13 +32,14 @@ public struct TrainingConfig: Sendable, Equatable {
         self.schedule = schedule
         self.checkpoint = checkpoint
         self.log = log
+        self.comm = comm
     }
 
     /// The sections in the order they are read and written, with the keys each knows.
     static let schema: [(section: String, keys: [String])] = [
         ("run", RunSettings.keys), ("data", DataSettings.keys), ("model", ModelSettings.keys),
         ("optimizer", OptimizerSettings.keys), ("schedule", ScheduleSettings.keys),
-        ("checkpoint", CheckpointSettings.keys), ("log", LogSettings.keys),
+        ("checkpoint", CheckpointSettings.keys), ("log", LogSettings.keys), ("comm", CommSettings.keys),
     ]
 
     /// Reads and checks every section of `document`, in schema order.
@@ -48,6 +53,7 @@ public struct TrainingConfig: Sendable, Equatable {
         schedule = try ScheduleSettings(from: try document.reader(for: "schedule", schema: schema))
         checkpoint = try CheckpointSettings(from: try document.reader(for: "checkpoint", schema: schema))
         log = try LogSettings(from: try document.reader(for: "log", schema: schema))
+        comm = try CommSettings(from: try document.reader(for: "comm", schema: schema))
     }
 
     /// The complete config as TOML: every section and key in a fixed order, defaults included, unset optional
@@ -61,6 +67,7 @@ public struct TrainingConfig: Sendable, Equatable {
         schedule.write(to: &writer)
         checkpoint.write(to: &writer)
         log.write(to: &writer)
+        comm.write(to: &writer)
         return writer.text
     }
 

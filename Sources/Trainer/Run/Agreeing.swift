@@ -17,7 +17,7 @@ public func agreeing<T>(_ communicator: any Communicator, _ body: () throws -> T
     let first = communicator.allreduce(failed, .min)
     switch outcome {
     case .success(let value) where first == Int.max: return value
-    case .failure(let error) where first == communicator.rank: throw error
-    default: throw .reportedElsewhere
+    case .failure(let error) where first == communicator.rank: throw .agreed(error.description)
+    default: throw .reportedElsewhere(exitStatus: TrainerError.mistakeStatus)
     }
 }

@@ -5,7 +5,7 @@ import NN
 /// The trained model as an HDF5 file: `parameters/<name>` and `buffers/<name>` float32 datasets under their
 /// torchvision names and shapes, so that `torch.from_numpy(f["parameters"][name][()])` fills a PyTorch model.
 public enum ModelFile {
-    /// Writes `model` to `path` atomically: a temporary file, flushed and closed, then renamed over `path`.
+    /// Writes `model` to `path` atomically: a temporary file, flushed, closed and synced, then renamed over `path`.
     public static func write(_ model: Model, to path: String) throws(HDF5Error) {
         let temporary = path + ".tmp"
         do {
@@ -23,8 +23,9 @@ public enum ModelFile {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
-        guard rename(temporary, path) == 0 else {
-            throw .operationFailed(file: path, object: "/", operation: "rename from \(temporary)", detail: String(cString: strerror(errno)))
+        do { try DurableRename.move(temporary, to: path) } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
         }
     }
 

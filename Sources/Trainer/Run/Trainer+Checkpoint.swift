@@ -1,5 +1,6 @@
 import Comm
 import Data
+import Engine
 import Foundation
 import NN
 
@@ -66,6 +67,12 @@ extension Trainer {
     /// rank 0 alone writes. A failed write is reported and training goes on; the previous checkpoints stay.
     func writeCheckpoint(_ setup: Setup, position: Position, metrics: [String: Double]) throws(TrainerError) {
         averageBuffers(setup.model)
+        // An update can overflow finite gradients into infinite parameters; such a state is never saved.
+        let parameters = setup.model.parameters
+        if !Reduction.allFinite(parameters.pointer, count: parameters.count) {
+            let bad = setup.model.parameterSegments.first { !Reduction.allFinite(parameters.pointer + $0.offset, count: $0.count) }
+            throw reportedByRankZero(diverged: "after step \(position.step): parameter \(bad?.name ?? "?") is not finite")
+        }
         guard communicator.rank == 0 else { return }
         let state = CheckpointState(step: position.step, epoch: position.epoch, stepInEpoch: position.stepInEpoch,
                                     seed: config.run.seed, worldSize: communicator.size, globalBatch: config.data.globalBatch,
@@ -82,7 +89,7 @@ extension Trainer {
     /// Evaluates the model stored in `checkpoint` on the config's validation set.
     public func evaluate(checkpoint path: String) throws(TrainerError) {
         let setup = try setUp()
-        guard setup.validation != nil else { throw .invalid("data.val is not set in the config: nothing to evaluate on") }
+        guard setup.validation != nil else { throw reportedByRankZero("data.val is not set in the config: nothing to evaluate on") }
         let checkpoint = try collectively { try CheckpointFile.read(path) }
         try collectively { try checkpoint.restore(into: setup.model) }
         setup.log.line("evaluating \(path) (step \(checkpoint.state.step))")

@@ -21,6 +21,7 @@ public final class Trainer {
     public init(loaded: LoadedConfig, communicator: any Communicator) {
         self.loaded = loaded
         self.communicator = communicator
+        communicator.stallPolicy = loaded.config.comm.stallPolicy
     }
 
     /// What a finished run reports.
@@ -56,6 +57,12 @@ public final class Trainer {
         let log: RunLog
     }
 
+    /// An error every rank met in the same way, reported by rank 0 alone.
+    func reportedByRankZero(_ message: String) -> TrainerError {
+        let error = TrainerError.agreed(message)
+        return communicator.rank == 0 ? error : error.onOtherRanks
+    }
+
     /// Runs `body` on every rank of this run's communicator and agrees on the outcome.
     func collectively<T>(_ body: () throws -> T) throws(TrainerError) -> T {
         try agreeing(communicator, body)
@@ -89,7 +96,7 @@ public final class Trainer {
         var fingerprint = config.fingerprint
         for segment in model.parameterSegments { fingerprint = (fingerprint ^ UInt64(segment.count)) &* 0x100_0000_01b3 }
         guard communicator.agree(fingerprint) else {
-            throw rank == 0 ? .invalid("the ranks run different configs or models (fingerprints differ); start every rank with the same config file and --set options") : .reportedElsewhere
+            throw reportedByRankZero("the ranks run different configs or models (fingerprints differ); start every rank with the same config file and --set options")
         }
         // Identical replicas: rank 0's initial parameters and buffers everywhere.
         communicator.broadcast(UnsafeMutableRawBufferPointer(model.parameters.buffer), root: 0)
@@ -163,6 +170,7 @@ public final class Trainer {
             }
             defer { prefetcher.stop() }
             for step in first..<last {
+                communicator.activity = "step \(position.step + 1) (epoch \(epoch + 1))"
                 let t0 = Date()
                 let batch: Batch
                 do { batch = try prefetcher.next() } catch {
@@ -192,6 +200,7 @@ public final class Trainer {
                 }
                 let everySteps = config.checkpoint.everySteps.map { position.step % $0 == 0 } ?? false
                 if everySteps || result.checkpointDue || result.stopRequested || endOfEpoch || position.step == totalSteps {
+                    communicator.activity = "the checkpoint after step \(position.step)"
                     try writeCheckpoint(setup, position: position, metrics: metrics)
                     lastCheckpoint = Date()
                 }
@@ -208,6 +217,7 @@ public final class Trainer {
             }
             if position.step >= totalSteps { break epochs }
         }
+        communicator.activity = "the end of the run"
         averageBuffers(model)
         let modelPath = config.run.outputDirectory + "/model.h5"
         if rank == 0 {
@@ -248,16 +258,32 @@ public final class Trainer {
         var statistics: [Double] = [lossSum, Double(correct), checkpointDue ? 1 : 0, StopSignal.pending != 0 ? 1 : 0]
         statistics.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
         let t2 = Date()
-        // Every rank sees the same summed loss, so every rank stops here together.
-        guard statistics[0].isFinite else {
-            throw communicator.rank == 0
-                ? .invalid("the loss became \(statistics[0]) at epoch \(epoch + 1); lower optimizer.lr") : .reportedElsewhere
-        }
+        // Every rank sees the same summed loss and gradients, so every rank stops here together, before the update.
+        try checkFinite(model, loss: statistics[0], epoch: epoch)
         setup.optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
         let t3 = Date()
         return StepResult(loss: statistics[0], correct: statistics[1],
                           compute: t1.timeIntervalSince(t0) + t3.timeIntervalSince(t2), communication: t2.timeIntervalSince(t1),
                           checkpointDue: statistics[2] > 0, stopRequested: statistics[3] > 0)
+    }
+
+    /// Stops the run, before the step's update and before any checkpoint of it, when the loss or a gradient is
+    /// NaN or infinite, naming the first parameter whose gradient is.
+    func checkFinite(_ model: Model, loss: Double, epoch: Int) throws(TrainerError) {
+        let gradients = model.gradients.pointer
+        guard !loss.isFinite || !Reduction.allFinite(gradients, count: model.gradients.count) else { return }
+        let bad = model.parameterSegments.first { !Reduction.allFinite(gradients + $0.offset, count: $0.count) }
+        let what = bad.map { "the gradient of \($0.name)" } ?? "the loss"
+        let meanLoss = String(format: "%.4g", loss / Double(config.data.globalBatch))
+        throw reportedByRankZero(diverged: "\(communicator.activity): \(what) is not finite (loss \(meanLoss))")
+    }
+
+    /// A run that stopped being finite, reported by rank 0 with what the newest checkpoint is.
+    func reportedByRankZero(diverged message: String) -> TrainerError {
+        guard communicator.rank == 0 else { return TrainerError.diverged("").onOtherRanks }
+        let newest = CheckpointFile.newestValid(in: checkpointDirectory) { _ in }?.path
+        return .diverged(message + "; " + (newest.map { "the newest checkpoint, \($0), is from before it" } ?? "no checkpoint was written")
+                         + "; lower optimizer.lr or add warmup")
     }
 
     /// Times `steps` training steps after `warmup` untimed ones and prints images per second and the time split.
@@ -317,6 +343,7 @@ public final class Trainer {
     func evaluate(_ setup: Setup, epoch: Int, globalStep: Int) throws(TrainerError) -> Double? {
         guard let validation = setup.validation, let loader = setup.validationLoader else { return nil }
         let (model, size) = (setup.model, communicator.size)
+        communicator.activity = "the validation after epoch \(epoch + 1)"
         averageBuffers(model)
         let shard = EvaluationShard(count: validation.count, rank: communicator.rank, worldSize: size)
         let classes = model.outputShape[0]

@@ -1,0 +1,122 @@
+import Foundation
+
+/// A thread that watches the collective in progress and turns a stall into one line, then into the end of the job.
+///
+/// The thread sleeps until a collective has lasted `StallPolicy.warningSeconds`; then the lowest rank that is not
+/// late prints the line that names the late ranks (those that have not announced the collective yet), or says that
+/// every rank reached it but it has not completed (a rank stopped inside it). At `timeoutSeconds` that rank prints
+/// the line again and ends its process with `MPICommunicator.stallStatus`, and mpirun ends the others; the other
+/// ranks give it two seconds before they do the same, in case the reporter itself is the one that stalled. The
+/// thread makes no MPI call, so it needs no more than MPI_THREAD_SERIALIZED and works while the collective blocks.
+final class StallWatch: @unchecked Sendable {
+    private struct Collective {
+        let call: String, activity: String, policy: StallPolicy
+        let start: ContinuousClock.Instant
+        var late: [Int] = []
+        var warned = false
+    }
+
+    private let rank: Int
+    private let identities: [RankIdentity]
+    private let condition = NSCondition()
+    private var current: Collective?
+    /// Counts collectives, so that the thread can tell the one it timed from the next one.
+    private var generation = 0
+
+    init(rank: Int, identities: [RankIdentity]) {
+        self.rank = rank
+        self.identities = identities
+        let thread = Thread { [unowned self] in watch() }
+        thread.name = "dtrain stall watch"
+        thread.start()
+    }
+
+    /// A collective begins: `call` names it, `activity` says what the ranks are doing.
+    func begin(_ call: String, activity: String, policy: StallPolicy) {
+        condition.withLock {
+            current = Collective(call: call, activity: activity, policy: policy, start: .now)
+            generation += 1
+            condition.signal()
+        }
+    }
+
+    /// The ranks that have not announced the collective yet, as far as this rank knows.
+    func update(late: [Int]) {
+        condition.withLock { current?.late = late }
+    }
+
+    /// The collective has completed; a stall that was reported is reported as ended.
+    func end() {
+        let ended: Collective? = condition.withLock {
+            defer {
+                current = nil
+                generation += 1
+                condition.signal()
+            }
+            return current
+        }
+        if let ended, ended.warned, isReporter(ended) {
+            let waited = (ContinuousClock.now - ended.start) / .seconds(1)
+            printLine(String(format: "the stall in %@ during %@ ended after %.1f s", ended.call, ended.activity, waited))
+        }
+    }
+
+    private func watch() {
+        condition.lock()
+        while true {
+            guard let collective = current else {
+                condition.wait()
+                continue
+            }
+            let watched = generation
+            let policy = collective.policy
+            let seconds = collective.warned ? policy.timeoutSeconds : policy.warningSeconds
+            if collective.warned && policy.timeoutSeconds <= 0 {
+                condition.wait()
+                continue
+            }
+            let deadline = Date(timeIntervalSinceNow: seconds - (ContinuousClock.now - collective.start) / .seconds(1))
+            if condition.wait(until: deadline) || generation != watched { continue }
+            // The same collective, still going at its deadline.
+            guard var stalled = current else { continue }
+            let waited = (ContinuousClock.now - stalled.start) / .seconds(1)
+            if !stalled.warned {
+                stalled.warned = true
+                current = stalled
+                if isReporter(stalled) {
+                    printLine(describe(stalled, waited: waited) + (policy.timeoutSeconds > 0
+                        ? String(format: "; the job ends if it has not completed after %.0f s", policy.timeoutSeconds)
+                        : ""))
+                }
+                continue
+            }
+            condition.unlock()
+            if !isReporter(stalled) { sleep(2) }
+            printLine(describe(stalled, waited: waited) + "; ending the job")
+            _exit(MPICommunicator.stallStatus)
+        }
+    }
+
+    /// Whether this rank is the lowest one that is not late, the one whose line appears.
+    private func isReporter(_ collective: Collective) -> Bool {
+        identities.indices.first { !collective.late.contains($0) } == rank
+    }
+
+    private func describe(_ collective: Collective, waited: Double) -> String {
+        let during = "\(collective.call) during \(collective.activity)"
+        guard !collective.late.isEmpty else {
+            return String(format: "stalled: every rank reached %@, which has not completed after %.1f s", during, waited)
+        }
+        let named = collective.late.map { identities[$0].description }
+        let list = named.count <= 8 ? named.joined(separator: ", ")
+            : named.prefix(8).joined(separator: ", ") + " and \(named.count - 8) more"
+        let verb = collective.late.count == 1 ? "has" : "have"
+        return String(format: "stalled: %@ %@ not reached %@ after %.1f s", list, verb, during, waited)
+    }
+
+    /// "dtrain: rank R: <text>" in one write, so that the line stays whole among the other ranks' output.
+    private func printLine(_ text: String) {
+        var line = "dtrain: rank \(rank): \(text)\n"
+        line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}
