@@ -30,6 +30,8 @@ command -v mpirun >/dev/null || { echo "chaos: mpirun not found; run launch/setu
 if [[ -z $work ]]; then
     work=$(mktemp -d /tmp/dtrain-chaos.XXXXXX)
     trap 'rm -rf "$work"' EXIT
+    # A signal ends the script through exit, so that the folder goes too.
+    trap 'exit 130' INT TERM
 fi
 mkdir -p "$work"
 # Without bash's "Killed" notices for the jobs this script kills on purpose.
