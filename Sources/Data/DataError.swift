@@ -7,6 +7,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case missingFile(file: String)
     /// The file is not an HDF5 file.
     case notHDF5(file: String)
+    /// The file is shorter than its HDF5 header says (an interrupted copy or download).
+    case truncated(file: String, bytes: Int, expected: Int)
     /// A dataset the layout requires is absent.
     case missingDataset(file: String, name: String, expected: String)
     /// A dataset stores another element type than the layout requires.
@@ -21,6 +23,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case missingAttribute(file: String, name: String, expected: String)
     /// An attribute holds the wrong kind or number of values.
     case malformedAttribute(file: String, name: String, found: String, expected: String)
+    /// Some samples' stored bytes cannot be read (a chunk fails its checksum or lies beyond the end of the file).
+    case damagedSamples(file: String, rows: Range<Int>, detail: String)
     /// A read asked for rows outside the file.
     case rowsOutOfRange(file: String, rows: Range<Int>, count: Int)
     /// A handle was used by another process than the one that opened it (e.g. after `fork`).
@@ -43,6 +47,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             "\(file): no such file"
         case .notHDF5(let file):
             "\(file): not an HDF5 file (a dtrain dataset is an HDF5 file, see datasets/README.md)"
+        case .truncated(let file, let bytes, let expected):
+            "\(file): truncated: \(bytes) bytes of the \(expected) its HDF5 header records (an interrupted copy?)"
         case .missingDataset(let file, let name, let expected):
             "\(file): dataset \(name) is missing, expected \(expected)"
         case .wrongElementType(let file, let name, let found, let expected):
@@ -57,6 +63,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             "\(file): attribute \(name) is missing, expected \(expected)"
         case .malformedAttribute(let file, let name, let found, let expected):
             "\(file): attribute \(name) is \(found), expected \(expected)"
+        case .damagedSamples(let file, let rows, let detail):
+            "\(file): samples \(rows.lowerBound)..<\(rows.upperBound) of images cannot be read, the file is damaged there "
+                + "(\(detail)); repack it or restore it from a copy"
         case .rowsOutOfRange(let file, let rows, let count):
             "\(file): rows \(rows.lowerBound)..<\(rows.upperBound) are outside 0..<\(count)"
         case .foreignProcess(let file, let opener, let caller):
@@ -80,6 +89,14 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         switch error {
         case .fileNotFound(let file): self = .missingFile(file: file)
         case .notHDF5(let file): self = .notHDF5(file: file)
+        case .operationFailed(let file, _, _, let detail):
+            // HDF5 says "truncated file: eof = 31848, sblock->base_addr = 0, stored_eof = 63696".
+            if let match = detail.firstMatch(of: /truncated file: eof = (\d+),.*stored_eof = (\d+)/),
+               let bytes = Int(match.1), let expected = Int(match.2) {
+                self = .truncated(file: file, bytes: bytes, expected: expected)
+            } else {
+                self = .hdf5(error)
+            }
         default: self = .hdf5(error)
         }
     }

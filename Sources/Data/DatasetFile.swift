@@ -130,8 +130,33 @@ public final class DatasetFile: @unchecked Sendable {
             let buffer = UnsafeMutableBufferPointer(start: destination, count: rows.count * sampleBytes)
             try images.read(rows: rows, into: buffer)
         } catch {
-            throw DataError(error)
+            throw damage(in: rows, destination: destination) ?? DataError(error)
         }
+    }
+
+    /// After a failed read of `rows`: the first chunk of them that cannot be read on its own, so that the message
+    /// names the damaged samples rather than the whole request (a cached loader asks for the whole file at once).
+    private func damage(in rows: Range<Int>, destination: UnsafeMutablePointer<UInt8>) -> DataError? {
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+            let chunkEnd = min(rows.upperBound, (start / chunkRows + 1) * chunkRows)
+            let buffer = UnsafeMutableBufferPointer(start: destination + (start - rows.lowerBound) * sampleBytes,
+                                                    count: (chunkEnd - start) * sampleBytes)
+            do {
+                try images.read(rows: start..<chunkEnd, into: buffer)
+            } catch {
+                let chunk = (start / chunkRows * chunkRows)..<min(count, (start / chunkRows + 1) * chunkRows)
+                return .damagedSamples(file: path, rows: chunk, detail: Self.innermost(error))
+            }
+            start = chunkEnd
+        }
+        return nil
+    }
+
+    /// HDF5's own reason for a failure, without the file and object the message names already.
+    private static func innermost(_ error: HDF5Error) -> String {
+        if case .operationFailed(_, _, _, let detail) = error, !detail.isEmpty { return detail }
+        return error.description
     }
 
     private static func openDataset(_ file: HDF5File, _ name: String, expected: String,

@@ -35,6 +35,17 @@ enum HDF5Library {
                 return 0
             }, pointer)
         }
-        return message
+        return oneLine(message)
+    }
+
+    /// A message of the library as one line. The file driver's reports of a failed system call ("file write failed:
+    /// time = ..., filename = ..., errno = 28, error message = 'No space left on device', buf = ...", over two
+    /// lines) are shortened to what failed and why.
+    private static func oneLine(_ message: String) -> String {
+        if let start = message.range(of: "error message = '"),
+           let end = message[start.upperBound...].firstIndex(of: "'") {
+            return "\(message.prefix { $0 != ":" }): \(message[start.upperBound..<end])"
+        }
+        return message.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }

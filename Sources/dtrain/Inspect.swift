@@ -37,6 +37,7 @@ struct Inspect: ParsableCommand {
             seed: \(state.seed)
             parameters: \(parameterCount) in \(loaded.parameters.count) tensors
             buffers: \(bufferCount) in \(loaded.buffers.count) tensors
+            tensor digest: \(loaded.tensorDigest)
             optimizer: step \(loaded.optimizer.step), buffers \(optimizerBuffers.isEmpty ? "none" : optimizerBuffers.joined(separator: ", "))
             file size: \(bytes) bytes
             metrics: \(metrics.isEmpty ? "none" : metrics.joined(separator: ", "))

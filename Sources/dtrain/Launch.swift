@@ -27,6 +27,11 @@ enum Launch {
 
     /// Loads the config on every rank; a rank that cannot read it stops the others too.
     static func loadConfig(_ path: String, overrides: [String], communicator: any Communicator) throws -> LoadedConfig {
-        try agreeing(communicator) { try ConfigLoader.load(path: path, overrides: overrides) }
+        try agreeing(communicator) {
+            let loaded = try ConfigLoader.load(path: path, overrides: overrides)
+            // Rank 0 alone creates the run directory, so it alone checks that nothing stands in the way.
+            if communicator.rank == 0 { try loaded.config.run.checkOutputDirectory() }
+            return loaded
+        }
     }
 }

@@ -170,6 +170,21 @@ import Trainer
             == "optimizer.lr in --set optimizer.lr=fast is a string, expected a number")
     }
 
+    @Test func outputDirectoryBlockedByAFile() throws {
+        let file = FileManager.default.temporaryDirectory.path + "/dtrain-out-\(UUID().uuidString)"
+        try "".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(throws: ConfigError.notADirectory(key: "run.out_dir", path: file, blocking: file)) {
+            try RunSettings(outputDirectory: file).checkOutputDirectory()
+        }
+        #expect(ConfigError.notADirectory(key: "run.out_dir", path: "runs/a/b", blocking: "runs/a").description
+            == "run.out_dir = runs/a/b cannot be created: runs/a is a file, not a directory")
+        #expect(throws: ConfigError.notADirectory(key: "run.out_dir", path: file + "/run/a", blocking: file)) {
+            try RunSettings(outputDirectory: file + "/run/a").checkOutputDirectory()
+        }
+        #expect(throws: Never.self) { try RunSettings(outputDirectory: file + "-absent/run").checkOutputDirectory() }
+    }
+
     @Test func modelThatCannotTakeTheInput() throws {
         let lenet = try ConfigTesting.load()
         #expect(throws: ConfigError.modelInput(model: "lenet5", inputShape: [3, 224, 224],

@@ -28,6 +28,22 @@ public struct Checkpoint: Sendable {
         self.optimizer = optimizer
     }
 
+    /// A 64-bit digest of every tensor (parameters, buffers, optimizer buffers) with its name, in 16 hex digits.
+    ///
+    /// Unlike the file's checksum it leaves out the attributes (config text, metrics), so two runs with different
+    /// output directories that reached the same state have the same digest: equal digests, bitwise equal tensors.
+    public var tensorDigest: String {
+        var checksum = CheckpointChecksum()
+        let groups = [("buffers", buffers), ("optimizer", optimizer.buffers), ("parameters", parameters)]
+        for (group, tensors) in groups {
+            for name in tensors.keys.sorted(by: CheckpointFile.byteOrder) {
+                checksum.add(group + "/" + name)
+                tensors[name]!.withUnsafeBufferPointer { checksum.add($0) }
+            }
+        }
+        return checksum.hex
+    }
+
     /// Copies parameters and buffers into `model`; throws naming the first missing/extra name or shape mismatch.
     ///
     /// Everything is checked before anything is copied, so a failed restore leaves the model as it was.

@@ -25,6 +25,9 @@ public enum ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     case notApplicable(key: String, source: String, context: String)
     /// An override that is not of the form `section.key=value`.
     case badOverride(override: String, reason: String)
+    /// A directory the run must create (`key`, e.g. run.out_dir) cannot be, because `blocking`, the path itself or
+    /// one of its parents, is a file.
+    case notADirectory(key: String, path: String, blocking: String)
     /// The configured model cannot be built for the data's sample shape or number of classes.
     case modelInput(model: String, inputShape: [Int], reason: String)
 
@@ -54,6 +57,10 @@ public enum ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
         case .badOverride(let override, let reason):
             // An override from a script may hold a newline; escaping it keeps the message on one line.
             return "bad override '\(override.replacingOccurrences(of: "\n", with: "\\n"))': \(reason)"
+        case .notADirectory(let key, let path, let blocking):
+            return blocking == path
+                ? "\(key) = \(path) is a file, expected a directory (or a path that does not exist yet)"
+                : "\(key) = \(path) cannot be created: \(blocking) is a file, not a directory"
         case .modelInput(let model, let inputShape, let reason):
             let shape = inputShape.map(String.init).joined(separator: "x")
             return "model \(model) cannot take samples of shape \(shape): \(reason)"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `[run]` section: what the run is called, its seed, how long it lasts and where its outputs go.
 public struct RunSettings: Sendable, Equatable {
     /// The run's name (`name`, default "run").
@@ -22,6 +24,19 @@ public struct RunSettings: Sendable, Equatable {
     }
 
     static let keys = ["name", "seed", "epochs", "max_steps", "out_dir"]
+
+    /// Throws if the output directory cannot be created because a file stands where it or one of its parents must
+    /// be; the system's own error ("File exists") would not say which setting is wrong.
+    public func checkOutputDirectory() throws(ConfigError) {
+        var path = outputDirectory
+        var isDirectory: ObjCBool = false
+        while !path.isEmpty, !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            path = (path as NSString).deletingLastPathComponent
+        }
+        if !path.isEmpty, !isDirectory.boolValue {
+            throw .notADirectory(key: "run.out_dir", path: outputDirectory, blocking: path)
+        }
+    }
 
     init(from section: SectionReader) throws(ConfigError) {
         var section = section
