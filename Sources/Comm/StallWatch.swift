@@ -3,8 +3,10 @@ import Foundation
 /// A thread that watches the collective in progress and turns a stall into one line, then into the end of the job.
 ///
 /// The thread sleeps until a collective has lasted `StallPolicy.warningSeconds`; then the lowest rank that is not
-/// late prints the line that names the late ranks (those that have not announced the collective yet), or says that
-/// every rank reached it but it has not completed (a rank stopped inside it). At `timeoutSeconds` that rank prints
+/// late prints the line that names the late ranks (those that have not announced the collective yet). When every
+/// rank has announced it but it has not completed, a rank stopped inside it is named if it runs on this host (its
+/// process state in /proc is "stopped"); otherwise the line says that every rank reached it. At `timeoutSeconds`
+/// that rank prints
 /// the line again and ends its process with `MPICommunicator.stallStatus`, and mpirun ends the others; the other
 /// ranks give it two seconds before they do the same, in case the reporter itself is the one that stalled. The
 /// thread makes no MPI call, so it needs no more than MPI_THREAD_SERIALIZED and works while the collective blocks.
@@ -97,21 +99,43 @@ final class StallWatch: @unchecked Sendable {
         }
     }
 
-    /// Whether this rank is the lowest one that is not late, the one whose line appears.
+    /// Whether this rank is the lowest one that has neither stalled nor is late, the one whose line appears.
     private func isReporter(_ collective: Collective) -> Bool {
-        identities.indices.first { !collective.late.contains($0) } == rank
+        let stalled = collective.late.isEmpty ? stoppedNeighbours() : collective.late
+        return identities.indices.first { !stalled.contains($0) } == rank
+    }
+
+    /// The other ranks on this host whose processes are stopped (a SIGSTOP, a debugger), read from /proc.
+    private func stoppedNeighbours() -> [Int] {
+        let host = identities[rank].host
+        return identities.filter { $0.rank != rank && $0.host == host }.compactMap { peer in
+            guard let stat = try? String(contentsOfFile: "/proc/\(peer.pid)/stat", encoding: .utf8),
+                  let nameEnd = stat.lastIndex(of: ")") else { return nil }
+            // The state follows the parenthesised command name: T stopped, t stopped by a tracer.
+            let state = stat[stat.index(after: nameEnd)...].split(separator: " ").first
+            return state == "T" || state == "t" ? peer.rank : nil
+        }
     }
 
     private func describe(_ collective: Collective, waited: Double) -> String {
         let during = "\(collective.call) during \(collective.activity)"
         guard !collective.late.isEmpty else {
-            return String(format: "stalled: every rank reached %@, which has not completed after %.1f s", during, waited)
+            let stopped = stoppedNeighbours()
+            guard !stopped.isEmpty else {
+                return String(format: "stalled: every rank reached %@, which has not completed after %.1f s", during, waited)
+            }
+            let verb = stopped.count == 1 ? "has" : "have"
+            return String(format: "stalled: %@ %@ stopped inside %@ after %.1f s", list(stopped), verb, during, waited)
         }
-        let named = collective.late.map { identities[$0].description }
-        let list = named.count <= 8 ? named.joined(separator: ", ")
+        return String(format: "stalled: %@ %@ not reached %@ after %.1f s", list(collective.late),
+                      collective.late.count == 1 ? "has" : "have", during, waited)
+    }
+
+    /// "rank 1 (host h, pid p), rank 3 (...)", at most eight named.
+    private func list(_ ranks: [Int]) -> String {
+        let named = ranks.map { identities[$0].description }
+        return named.count <= 8 ? named.joined(separator: ", ")
             : named.prefix(8).joined(separator: ", ") + " and \(named.count - 8) more"
-        let verb = collective.late.count == 1 ? "has" : "have"
-        return String(format: "stalled: %@ %@ not reached %@ after %.1f s", list, verb, during, waited)
     }
 
     /// "dtrain: rank R: <text>" in one write, so that the line stays whole among the other ranks' output.

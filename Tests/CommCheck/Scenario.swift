@@ -23,6 +23,9 @@ enum Scenario: String, CaseIterable {
     /// One rank stops itself (SIGSTOP) while the others wait in an allreduce; with a 1 s stall warning and a 3 s
     /// stall timeout the others name it, then end the job.
     case stall
+    /// One rank is stopped (SIGSTOP from a thread of its own) while every rank runs 100 MB allreduces, most likely
+    /// inside one; with a 1 s warning and a 3 s timeout the others name it, then end the job.
+    case stopInside = "stop-inside"
     /// One rank joins the others' allreduce 2 s late; with a 0.5 s stall warning and no timeout the others name it,
     /// report the end of the stall, and every rank prints the CPU time its wait cost.
     case late
@@ -54,6 +57,7 @@ enum Scenario: String, CaseIterable {
                 while true { pause() }
             }
         case .late: late(communicator)
+        case .stopInside: stopInside(communicator)
         case .bench: bench(communicator)
         }
     }
@@ -237,6 +241,20 @@ enum Scenario: String, CaseIterable {
         Thread.sleep(forTimeInterval: 0.2)
         failure()
         report("survived its failure", communicator)
+    }
+
+    private func stopInside(_ communicator: MPICommunicator) {
+        communicator.stallPolicy = StallPolicy(warningSeconds: 1, timeoutSeconds: 3)
+        communicator.activity = "the stop-inside scenario"
+        if communicator.rank == communicator.size - 1 {
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 0.5)
+                kill(getpid(), SIGSTOP)
+            }
+        }
+        var values = [Float](repeating: 1, count: 25_000_000)
+        for _ in 0..<1000 { values.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) } }
+        report("survived the stop", communicator)
     }
 
     /// The last rank sleeps 2 s before the allreduce; the CPU time of the others' wait is what the line shows.

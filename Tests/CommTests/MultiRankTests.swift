@@ -152,6 +152,17 @@ import Testing
         #expect(survivingProcesses(running: "dtrain-comm-check stall").isEmpty)
     }
 
+    @Test func rankStoppedInsideACollectiveIsNamed() throws {
+        let result = try runCheck("stop-inside", ranks: 2, timeout: .seconds(60))
+        #expect(result.status == 4, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("dtrain: rank 0: stalled: rank 1 (host ") }
+        // Stopped while waiting for the others' announcements or inside MPI_Allreduce itself: named either way.
+        #expect(lines.count == 2, "\(result.stderr)")
+        #expect(lines.allSatisfy { $0.contains("has stopped inside MPI_Allreduce") || $0.contains("has not reached MPI_Allreduce") },
+                "\(result.stderr)")
+        #expect(survivingProcesses(running: "dtrain-comm-check stop-inside").isEmpty)
+    }
+
     @Test func lateRankIsNamedAndWaitingDoesNotBurnTheCore() throws {
         let result = try runCheck("late", ranks: 2)
         #expect(result.status == 0, "\(result.stderr)")

@@ -22,8 +22,6 @@ import Trainer
         let input: String
         /// What the one line must contain.
         let fragments: [String]
-        /// Why dtrain does not yet do what the case demands, while the fix lies outside this branch's part.
-        var knownIssue: String? = nil
         /// Writes the input into the scratch folder (which holds train.h5 and val.h5) and returns dtrain's arguments.
         let arguments: @Sendable (TrainerRunSupport, _ train: String, _ validation: String) throws -> [String]
         var testDescription: String { input }
@@ -116,12 +114,7 @@ import Trainer
             [try lenet(scratch, train: try BadDatasets.damagedThirdChunk(scratch.path("damaged.h5")))]
         },
         Case(number: 24, input: "the same damaged chunk, read during training (`data.cache_mb = 0`)",
-             fragments: ["damaged.h5: samples 32..<48 of images cannot be read"],
-             knownIssue: """
-                every rank whose shard of the step holds a damaged sample prints the line before MPI_Abort ends the \
-                job; one line needs the ranks to agree on a failed read in the step's statistics allreduce \
-                (Trainer.trainStep)
-                """) { scratch, _, _ in
+             fragments: ["damaged.h5: samples 32..<48 of images cannot be read"]) { scratch, _, _ in
             [try lenet(scratch, train: try BadDatasets.damagedThirdChunk(scratch.path("damaged.h5"))), "--set", "data.cache_mb=0"]
         },
         Case(number: 25, input: "`--resume` to a checkpoint with a flipped byte", fragments: ["ckpt-2.h5", "does not match"]) { scratch, _, _ in
@@ -173,10 +166,7 @@ import Trainer
         let arguments = try input.arguments(scratch, scratch.path("train.h5"), scratch.path("val.h5"))
         let ranks = arguments.contains(":") ? 1 : 2
         let result = try scratch.dtrain(arguments, ranks: ranks, timeout: .seconds(60))
-        let check = {
-            Self.check(result, number: input.number, input: input.input, fragments: input.fragments, status: 2, scratch: scratch)
-        }
-        if let knownIssue = input.knownIssue { withKnownIssue(Comment(rawValue: knownIssue), isIntermittent: true, check) } else { check() }
+        Self.check(result, number: input.number, input: input.input, fragments: input.fragments, status: 2, scratch: scratch)
     }
 
     /// A full disk under run.out_dir: the checkpoint that cannot be written is reported, the previous one stays
@@ -256,16 +246,9 @@ import Trainer
         let warning = output.first { $0.contains("stalled") }.map(String.init) ?? ""
         Self.record(number: 30, input: Self.stallInput, line: warning,
                     status: result.status, seconds: seconds, scratch: scratch)
-        let named = warning.contains("rank 1 (host ") && warning.contains("pid \(stalled))")
-        if warning.contains("every rank reached") {
-            // The stop landed after rank 1 had announced the collective: the watchdog sees every rank arrived and
-            // cannot tell which one has not completed it, so it names none.
-            withKnownIssue("a rank stopped inside a collective is not named in the stall line") {
-                #expect(named, "\(warning)")
-            }
-        } else {
-            #expect(named, "\(result.stdout)\n\(result.stderr)")
-        }
+        // Named whether the stop lands before rank 1 announced the collective or inside it (a stopped process on
+        // this host is seen in /proc).
+        #expect(warning.contains("rank 1 (host ") && warning.contains("pid \(stalled))"), "\(result.stdout)\n\(result.stderr)")
         #expect(result.status == 4, "\(result.stderr)")
         #expect(seconds < 3 + 10)
         let left = ranks.values.filter(JobProcesses.isRunning)

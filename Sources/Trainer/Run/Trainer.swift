@@ -172,10 +172,7 @@ public final class Trainer {
             for step in first..<last {
                 communicator.activity = "step \(position.step + 1) (epoch \(epoch + 1))"
                 let t0 = Date()
-                let batch: Batch
-                do { batch = try prefetcher.next() } catch {
-                    fail("reading \(setup.train.path): \(error)")
-                }
+                let batch = Result { () throws(DataError) in try prefetcher.next() }
                 let t1 = Date()
                 let lr = setup.schedule.learningRate(atStep: position.step)
                 let timed = config.checkpoint.everyMinutes.map { rank == 0 && Date().timeIntervalSince(lastCheckpoint) >= 60 * $0 } ?? false
@@ -240,24 +237,33 @@ public final class Trainer {
     }
 
     /// One optimizer step on this rank's `batch`: forward, backward, gradient allreduce, update.
-    func trainStep(_ setup: Setup, batch: Batch, epoch: Int, learningRate: Float, gradient: Tensor,
+    ///
+    /// A rank whose batch could not be read still takes part in the step's collectives, with no gradient, and the
+    /// failure rides on the statistics allreduce: every rank stops together and the lowest failing rank reports.
+    func trainStep(_ setup: Setup, batch: Result<Batch, DataError>, epoch: Int, learningRate: Float, gradient: Tensor,
                    checkpointDue: Bool = false) throws(TrainerError) -> StepResult {
         let model = setup.model
         let t0 = Date()
         model.zeroGradients()
-        let context = ForwardContext(mode: .training, seed: config.run.seed, epoch: epoch, sampleIndices: batch.indices)
-        let logits = model.forward(batch.images, context: context)
-        let lossSum = SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels,
+        var lossSum = 0.0, correct = 0
+        if case .success(let batch) = batch {
+            let context = ForwardContext(mode: .training, seed: config.run.seed, epoch: epoch, sampleIndices: batch.indices)
+            let logits = model.forward(batch.images, context: context)
+            lossSum = SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels,
                                                    normalizer: config.data.globalBatch, gradient: gradient)
-        let correct = Accuracy.correct(logits: logits, labels: batch.labels, k: 1)
-        model.backward(gradient)
+            correct = Accuracy.correct(logits: logits, labels: batch.labels, k: 1)
+            model.backward(gradient)
+        }
         buffersInAgreement = false
         let t1 = Date()
         communicator.allreduce(model.gradients.buffer, .sum)
         // The requests ride on the statistics allreduce, so agreeing on them costs no extra collective.
-        var statistics: [Double] = [lossSum, Double(correct), checkpointDue ? 1 : 0, StopSignal.pending != 0 ? 1 : 0]
+        let readFailure: DataError? = if case .failure(let error) = batch { error } else { nil }
+        var statistics: [Double] = [lossSum, Double(correct), checkpointDue ? 1 : 0, StopSignal.pending != 0 ? 1 : 0,
+                                    readFailure != nil ? 1 : 0]
         statistics.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
         let t2 = Date()
+        try stopIfAnyRankFailed(statistics[4] > 0, failure: readFailure.map { "\($0)" })
         // Every rank sees the same summed loss and gradients, so every rank stops here together, before the update.
         try checkFinite(model, loss: statistics[0], epoch: epoch)
         setup.optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
@@ -265,6 +271,15 @@ public final class Trainer {
         return StepResult(loss: statistics[0], correct: statistics[1],
                           compute: t1.timeIntervalSince(t0) + t3.timeIntervalSince(t2), communication: t2.timeIntervalSince(t1),
                           checkpointDue: statistics[2] > 0, stopRequested: statistics[3] > 0)
+    }
+
+    /// After a collective that told every rank whether some rank failed: when one did, every rank stops, and the
+    /// lowest failing rank reports its failure (one more collective, taken only then).
+    func stopIfAnyRankFailed(_ anyFailed: Bool, failure: String?) throws(TrainerError) {
+        guard anyFailed else { return }
+        let first = communicator.allreduce(failure != nil ? communicator.rank : Int.max, .min)
+        if first == communicator.rank, let failure { throw .agreed(failure) }
+        throw TrainerError.agreed("").onOtherRanks
     }
 
     /// Stops the run, before the step's update and before any checkpoint of it, when the loss or a gradient is
@@ -301,8 +316,7 @@ public final class Trainer {
         var window = StepWindow()
         for index in 0..<(warmup + steps) {
             let t0 = Date()
-            let batch: Batch
-            do { batch = try prefetcher.next() } catch { fail("reading \(setup.train.path): \(error)") }
+            let batch = Result { () throws(DataError) in try prefetcher.next() }
             let t1 = Date()
             let result = try trainStep(setup, batch: batch, epoch: 0, learningRate: config.optimizer.learningRate, gradient: gradient)
             if index >= warmup {
@@ -349,9 +363,13 @@ public final class Trainer {
         let classes = model.outputShape[0]
         var totals: [Double] = [0, 0, 0, 0]  // samples, loss sum, top-1, top-5
         var gradient: Tensor?
+        var readFailure: DataError?
         for rows in shard.batches(of: max(1, config.data.evalBatch / size)) {
             let batch: Batch
-            do { batch = try loader.load(rows: rows) } catch { fail("reading \(validation.path): \(error)") }
+            do { batch = try loader.load(rows: rows) } catch {
+                readFailure = error
+                break
+            }
             let logits = model.forward(batch.images, context: ForwardContext(mode: .evaluation, sampleIndices: batch.indices))
             gradient = Tensor.reusing(gradient, shape: logits.shape)
             totals[0] += Double(rows.count)
@@ -359,7 +377,10 @@ public final class Trainer {
             totals[2] += Double(Accuracy.correct(logits: logits, labels: batch.labels, k: 1))
             if classes > 5 { totals[3] += Double(Accuracy.correct(logits: logits, labels: batch.labels, k: 5)) }
         }
+        // A read failure rides on the totals' allreduce, as in the training step.
+        totals.append(readFailure != nil ? 1 : 0)
         totals.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+        try stopIfAnyRankFailed(totals[4] > 0, failure: readFailure.map { "\($0)" })
         let (loss, top1, top5) = (totals[1] / totals[0], totals[2] / totals[0], totals[3] / totals[0])
         setup.log.line(String(format: "epoch %d validation: loss %.4f  top-1 %.2f%%", epoch + 1, loss, 100 * top1)
                        + (classes > 5 ? String(format: "  top-5 %.2f%%", 100 * top5) : "")
@@ -377,14 +398,6 @@ public final class Trainer {
         buffersInAgreement = true
         communicator.allreduce(model.buffers.buffer, .sum)
         Elementwise.scale(model.buffers.pointer, by: 1 / Float(communicator.size), count: model.buffers.count)
-    }
-
-    /// Reports an error only this rank met in the middle of training and ends the whole job: the other ranks are
-    /// already waiting in a collective and would never return.
-    func fail(_ message: String) -> Never {
-        let prefix = communicator.size > 1 ? "rank \(communicator.rank): " : ""
-        FileHandle.standardError.write("dtrain: \(prefix)\(message)\n".data(using: .utf8)!)
-        communicator.abort(code: 2)
     }
 
     /// "1h02m", "4m05s" or "12s".
