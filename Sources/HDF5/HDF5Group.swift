@@ -102,9 +102,10 @@ public final class HDF5Group {
                 throw .invalidRequest(file: file, object: full,
                                       reason: "chunk \(chunk) does not fit shape \(shape) (same rank, 1...extent each)")
             }
-        } else if fletcher32 || growable {
-            throw .invalidRequest(file: file, object: full,
-                                  reason: "Fletcher-32 checksums and growable extents need a chunked dataset")
+        } else if fletcher32 {
+            throw .invalidRequest(file: file, object: full, reason: "Fletcher-32 checksums need a chunked dataset")
+        } else if growable {
+            throw .invalidRequest(file: file, object: full, reason: "a growable extent needs a chunked dataset")
         }
         let dims = shape.map { hsize_t($0) }
         var limits = dims
