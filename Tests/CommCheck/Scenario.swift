@@ -29,7 +29,8 @@ enum Scenario: String, CaseIterable {
     /// One rank joins the others' allreduce 2 s late; with a 0.5 s stall warning and no timeout the others name it,
     /// report the end of the stall, and every rank prints the CPU time its wait cost.
     case late
-    /// Times allreduce of 4 MB and 100 MB Float buffers; rank 0 prints the figures.
+    /// Times allreduce of 4 MB and 100 MB Float buffers, and back-to-back allreduces of LeNet-5's gradient
+    /// (61,706 floats) and of a step's statistics (5 doubles); rank 0 prints the figures.
     case bench
 
     func run(on communicator: MPICommunicator) {
@@ -305,6 +306,18 @@ enum Scenario: String, CaseIterable {
             if communicator.rank == 0 {
                 report("allreduce \(megabytes) MB Float: mean \(figures(mean)), best \(figures(best))", communicator)
             }
+        }
+        // A training step's two collectives, back to back as the ranks issue them: their per-call cost.
+        var gradient = [Float](repeating: 1, count: 61_706), statistics = [Double](repeating: 1, count: 5)
+        communicator.barrier()
+        let start = ContinuousClock.now
+        for _ in 0..<2000 {
+            gradient.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+            statistics.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
+        }
+        let perPair = communicator.allreduce((ContinuousClock.now - start) / .microseconds(1) / 2000, .max)
+        if communicator.rank == 0 {
+            report(String(format: "allreduce of 61706 floats then 5 doubles: %.1f us per pair", perPair), communicator)
         }
     }
 }
