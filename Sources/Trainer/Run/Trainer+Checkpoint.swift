@@ -86,10 +86,16 @@ extension Trainer {
         }
     }
 
-    /// Evaluates the model stored in `checkpoint` on the config's validation set.
+    /// Evaluates the model stored in `path`, a checkpoint or a model file, on the config's validation set.
     public func evaluate(checkpoint path: String) throws(TrainerError) {
         let setup = try setUp()
         guard setup.validation != nil else { throw reportedByRankZero("data.val is not set in the config: nothing to evaluate on") }
+        if ModelFile.isModelFile(path) {
+            try collectively { try ModelFile.restore(path, into: setup.model) }
+            setup.log.line("evaluating the model file \(path)")
+            _ = try evaluate(setup, epoch: 0, globalStep: 0)
+            return
+        }
         let checkpoint = try collectively { try CheckpointFile.read(path) }
         try collectively { try checkpoint.restore(into: setup.model) }
         setup.log.line("evaluating \(path) (step \(checkpoint.state.step))")

@@ -218,7 +218,12 @@ public final class Trainer {
         averageBuffers(model)
         let modelPath = config.run.outputDirectory + "/model.h5"
         if rank == 0 {
-            do { try ModelFile.write(model, to: modelPath) } catch { throw .invalid("cannot write \(modelPath): \(error)") }
+            let description = ModelFile.Description(
+                model: config.model.name.rawValue, configText: loaded.resolvedText, classNames: setup.train.classNames,
+                inputShape: setup.train.sampleShape, mean: setup.train.mean, std: setup.train.std)
+            do { try ModelFile.write(model, describedBy: description, to: modelPath) } catch {
+                throw .invalid("cannot write \(modelPath): \(error)")
+            }
         }
         let seconds = Date().timeIntervalSince(start)
         log.line(String(format: "done: %d steps in %.1f s, model in %@", position.step, seconds, modelPath)
