@@ -13,6 +13,9 @@ public protocol Layer: AnyObject {
     var bufferSpecs: [BufferSpec] { get }
     /// Hands the layer its views into the model's flat buffers, in the order of the specs.
     func bind(parameters: [Tensor], gradients: [Tensor], buffers: [Tensor])
+    /// Hands the layer the model's scratch memory, which every layer may use because a model runs its layers one
+    /// at a time; a layer keeps its own until it is given one.
+    func share(_ workspace: Workspace)
     /// The output shape for inputs of the given shapes (batch dimension first), or an error naming the mismatch.
     func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int]
     /// Computes the output and caches what `backward` needs.
@@ -28,6 +31,7 @@ extension Layer {
     public var parameterSpecs: [ParameterSpec] { [] }
     public var bufferSpecs: [BufferSpec] { [] }
     public func bind(parameters: [Tensor], gradients: [Tensor], buffers: [Tensor]) {}
+    public func share(_ workspace: Workspace) {}
 }
 
 /// An input shape a layer cannot take.

@@ -67,7 +67,9 @@ public final class Model {
         let buffers = Tensor(zeros: [bufferCount])
 
         var nextParameter = 0, nextBuffer = 0
+        let workspace = Workspace()
         for entry in graph.entries {
+            entry.layer.share(workspace)
             let parameterViews = entry.layer.parameterSpecs.map { spec -> (Tensor, Tensor) in
                 let segment = parameterSegments[nextParameter]
                 let view = Tensor(storage: parameters.storage, offset: segment.offset, shape: segment.shape)

@@ -17,7 +17,7 @@ public final class Conv2D: Layer {
     private var bias: Tensor?, biasGradient: Tensor?
     private var input: Tensor?
     private var output: Tensor?, inputGradient: Tensor?
-    private let workspace = Workspace()
+    private var workspace = Workspace()
 
     /// A square convolution; initialised as PyTorch does unless told otherwise.
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
@@ -47,6 +47,12 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// Convolutions take the model's shared scratch memory: one unfolding buffer for the whole network, not one per
+    /// layer.
+    public func share(_ workspace: Workspace) {
+        self.workspace = workspace
+    }
+
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
         let shape = inputShapes[0]
         guard shape.count == 4, shape[1] == inChannels else {
@@ -72,12 +78,11 @@ public final class Conv2D: Layer {
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         let x = input!
-        Convolution.backwardWeight(input: x, outputGradient: outputGradient, geometry: geometry,
-                                   weightGradient: weightGradient, biasGradient: biasGradient, workspace: workspace)
-        guard needsInputGradient else { return [] }
-        let dx = Tensor.reusing(inputGradient, shape: x.shape)
-        Convolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
-                                  inputGradient: dx, workspace: workspace)
+        let dx = needsInputGradient ? Tensor.reusing(inputGradient, shape: x.shape) : nil
+        Convolution.backward(input: x, outputGradient: outputGradient, weight: weight, geometry: geometry,
+                             weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: dx,
+                             workspace: workspace)
+        guard let dx else { return [] }
         inputGradient = dx
         return [dx]
     }
