@@ -122,7 +122,7 @@ public enum Convolution {
                             let b = bias.pointer[o]
                             Elementwise.map(source, target, count: s.positions, { $0 + b }, { $0 + b })
                         } else {
-                            target.update(from: source, count: s.positions)
+                            Elementwise.copy(source, target, count: s.positions)
                         }
                     }
                 }
@@ -199,9 +199,8 @@ public enum Convolution {
                 // (g, O, oH*oW) -> (O, g*oH*oW)
                 for i in 0..<count {
                     for o in 0..<s.outputChannels {
-                        (gathered + (o * count + i) * s.positions).update(
-                            from: outputGradient.pointer + (first + i) * s.outputCount + o * s.positions,
-                            count: s.positions)
+                        Elementwise.copy(outputGradient.pointer + (first + i) * s.outputCount + o * s.positions,
+                                         gathered + (o * count + i) * s.positions, count: s.positions)
                     }
                 }
                 gradient = UnsafePointer(gathered)

@@ -89,6 +89,27 @@ public enum Elementwise {
 
     // MARK: Arithmetic
 
+    /// y = x, in the engine's own vector loop: the short rows of im2col and the per-channel planes of the
+    /// convolution's scatter cost more in a memmove call than in the copy itself.
+    @inline(__always)
+    public static func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        map(x, y, count: count, { $0 }, { $0 })
+    }
+
+    /// x = 0 for `count` elements, without the call of a memset for the few elements of a padding border.
+    @inline(__always)
+    public static func zero(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + width <= count {
+            store(Vector(), x, i)
+            i += width
+        }
+        while i < count {
+            x[i] = 0
+            i += 1
+        }
+    }
+
     /// out = a + b.
     public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                            count: Int) {

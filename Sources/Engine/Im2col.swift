@@ -15,17 +15,17 @@ public enum Im2col {
                        rowStride: rowStride) { row, pixel, first, end in
             let destination = columns + row
             guard let pixel else {
-                destination.update(repeating: 0, count: outWidth)
+                Elementwise.zero(destination, count: outWidth)
                 return
             }
-            destination.update(repeating: 0, count: first)
+            Elementwise.zero(destination, count: first)
             let source = image + pixel
             if stride == 1 {
-                (destination + first).update(from: source, count: end - first)
+                Elementwise.copy(source, destination + first, count: end - first)
             } else {
                 for ow in 0..<(end - first) { destination[first + ow] = source[ow * stride] }
             }
-            (destination + end).update(repeating: 0, count: outWidth - end)
+            Elementwise.zero(destination + end, count: outWidth - end)
         }
     }
 
