@@ -30,13 +30,10 @@ while let argument = arguments.next() {
     }
 }
 if models.isEmpty { models = ["lenet5", "resnet20", "resnet50"] }
-let workloads = models.map { name -> Workload in
-    guard let work = Workload(name) else {
-        FileHandle.standardError.write(
-            "dtrain-benchmark: unknown model \(name) (lenet5, resnet20, resnet18, resnet50)\n".data(using: .utf8)!)
-        exit(2)
-    }
-    return work
+for name in models where Workload(name) == nil {
+    FileHandle.standardError.write(
+        "dtrain-benchmark: unknown model \(name) (lenet5, resnet20, resnet18, resnet50)\n".data(using: .utf8)!)
+    exit(2)
 }
 
 BLAS.setThreads(threads)
@@ -50,7 +47,10 @@ if !json {
     print(String(format: "sgemm 64x3136x576     %6.1f GFLOP/s  (%4.1f%% of peak)", im2colShaped,
                  100 * im2colShaped / peak))
 }
-for work in workloads {
+for name in models {
+    // Built here and released after its measurement: a model's layers hold its activations, so the next model's
+    // peak memory is its own.
+    let work = Workload(name)!
     let timedSteps = work.name == "resnet50" || work.name == "resnet18" ? max(2, steps / 3) : steps
     let result = try work.measure(steps: timedSteps)
     let gflops = result.flopsPerImage * result.imagesPerSecond / 1e9

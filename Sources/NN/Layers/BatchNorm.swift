@@ -25,10 +25,16 @@ public final class BatchNorm: Layer {
     private var means: [Float]
     private var inverseStd: [Float]
     private var mode = Mode.training
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
     private let workspace = Workspace()
 
     /// A batch norm over `channels`; `relu` fuses the ReLU that follows it in a ResNet.
+    private var gradients = GradientPool()
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
+    }
+
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, relu: Bool = false) {
         self.channels = channels
         self.momentum = momentum
@@ -122,7 +128,7 @@ public final class BatchNorm: Layer {
         Elementwise.addInPlace(betaGradient.pointer, dbeta, count: channels)
         guard needsInputGradient else { return [] }
 
-        let dx = Tensor.reusing(inputGradient, shape: dy.shape)
+        let dx = gradients.tensor(shape: dy.shape)
         for c in 0..<channels {
             scales[c] = gamma.pointer[c] * inverseStd[c]
             // Training: dx = gamma / std * (dy - mean(dy) - xhat * mean(dy * xhat)), the batch statistics depend
@@ -134,7 +140,6 @@ public final class BatchNorm: Layer {
                                          inverseStds: inverseStd, scales: scales, meanGradients: meanGradients,
                                          meanGradientDots: meanGradientDots, inputGradient: dx.pointer, batch: n,
                                          channels: channels, spatial: s)
-        inputGradient = dx
         return [dx]
     }
 }

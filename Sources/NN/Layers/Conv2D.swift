@@ -16,8 +16,9 @@ public final class Conv2D: Layer {
     private var weight = Tensor(zeros: [0]), weightGradient = Tensor(zeros: [0])
     private var bias: Tensor?, biasGradient: Tensor?
     private var input: Tensor?
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
     private var workspace = Workspace()
+    private var gradients = GradientPool()
 
     /// A square convolution; initialised as PyTorch does unless told otherwise.
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
@@ -49,8 +50,9 @@ public final class Conv2D: Layer {
 
     /// Convolutions take the model's shared scratch memory: one unfolding buffer for the whole network, not one per
     /// layer.
-    public func share(_ workspace: Workspace) {
-        self.workspace = workspace
+    public func share(_ memory: SharedMemory) {
+        workspace = memory.workspace
+        gradients = memory.gradients
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -78,12 +80,11 @@ public final class Conv2D: Layer {
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         let x = input!
-        let dx = needsInputGradient ? Tensor.reusing(inputGradient, shape: x.shape) : nil
+        let dx = needsInputGradient ? gradients.tensor(shape: x.shape) : nil
         Convolution.backward(input: x, outputGradient: outputGradient, weight: weight, geometry: geometry,
                              weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: dx,
                              workspace: workspace)
         guard let dx else { return [] }
-        inputGradient = dx
         return [dx]
     }
 }

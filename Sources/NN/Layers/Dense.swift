@@ -14,10 +14,16 @@ public final class Dense: Layer {
     private var weight = Tensor(zeros: [0]), weightGradient = Tensor(zeros: [0])
     private var bias: Tensor?, biasGradient: Tensor?
     private var input: Tensor?
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
     private let workspace = Workspace()
 
     /// A layer from `inFeatures` to `outFeatures`, initialised as PyTorch does unless told otherwise.
+    private var gradients = GradientPool()
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
+    }
+
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
                 weightInitializer: Initializer? = nil, biasInitializer: Initializer? = nil) {
         self.inFeatures = inFeatures
@@ -76,9 +82,8 @@ public final class Dense: Layer {
         }
         guard needsInputGradient else { return [] }
         // dX = dY W
-        let dx = Tensor.reusing(inputGradient, shape: x.shape)
+        let dx = gradients.tensor(shape: x.shape)
         gemm(.none, .none, m: n, n: inFeatures, k: outFeatures, a: dy.pointer, b: weight.pointer, c: dx.pointer)
-        inputGradient = dx
         return [dx]
     }
 }

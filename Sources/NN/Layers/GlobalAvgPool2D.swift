@@ -3,7 +3,13 @@ import Engine
 /// Averages each channel over all positions: [N, C, H, W] -> [N, C] (torchvision's `avgpool` then `flatten`).
 public final class GlobalAvgPool2D: Layer {
     private var inputShape: [Int] = []
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
+
+    private var gradients = GradientPool()
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
+    }
 
     public init() {}
 
@@ -24,9 +30,8 @@ public final class GlobalAvgPool2D: Layer {
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
-        let dx = Tensor.reusing(inputGradient, shape: inputShape)
+        let dx = gradients.tensor(shape: inputShape)
         Pooling.globalAverageBackward(outputGradient: outputGradient, inputGradient: dx)
-        inputGradient = dx
         return [dx]
     }
 }
