@@ -42,14 +42,12 @@ public enum Convolution {
 
     /// GEMMs narrower than this many columns run well below BLAS's speed on wide ones.
     static let targetColumns = 1024
-    /// Group buffers up to this many elements (1 MB) stay in a core's L2 cache between unfolding and GEMM.
-    static let cachedElements = 1 << 18
     /// Group buffers never exceed this many elements (16 MB) unless one image alone needs more.
     static let maximumElements = 1 << 22
 
-    /// The number of images unfolded into one GEMM: enough for `targetColumns` columns, or more while the
-    /// buffers fit the cache, never more than `maximumElements` of buffers; groups are then evened out so that
-    /// the last one is not a remnant.
+    /// The number of images unfolded into one GEMM: enough for `targetColumns` columns, never more than
+    /// `maximumElements` of buffers; groups are then evened out so that the last one is not a remnant. (Wider
+    /// groups measured slower on LeNet-5: the unfolded matrix then leaves the cache before the GEMM reads it.)
     static func imagesPerGroup(_ s: Sizes, requested: Int?) -> Int {
         if let requested {
             precondition(requested > 0, "Convolution: \(requested) images per group must be positive")
@@ -57,8 +55,7 @@ public enum Convolution {
         }
         let perImage = (s.patch + s.outputChannels) * s.positions
         let wide = (targetColumns + s.positions - 1) / max(s.positions, 1)
-        let cached = cachedElements / max(perImage, 1)
-        let group = max(1, min(s.batch, max(wide, cached), maximumElements / max(perImage, 1)))
+        let group = max(1, min(s.batch, wide, maximumElements / max(perImage, 1)))
         let groups = (s.batch + group - 1) / group
         return max(1, (s.batch + groups - 1) / max(groups, 1))
     }
