@@ -9,23 +9,46 @@ public enum Im2col {
     public static func im2col(image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                               geometry: WindowGeometry, columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         // image is (C,H,W), columns is (C*kh*kw, rowStride) with this image's oH*oW values at the start of each row
-        let outWidth = geometry.outputSize(height: height, width: width).width
-        let stride = geometry.strideWidth
-        forEachSegment(channels: channels, height: height, width: width, geometry: geometry,
-                       rowStride: rowStride) { row, pixel, first, end in
-            let destination = columns + row
-            guard let pixel else {
-                Elementwise.zero(destination, count: outWidth)
-                return
+        precondition(channels >= 0 && height >= 0 && width >= 0,
+                     "Im2col: negative image shape (\(channels),\(height),\(width))")
+        let g = geometry
+        let (outHeight, outWidth) = g.outputSize(height: height, width: width)
+        let rowStride = rowStride ?? outHeight * outWidth
+        precondition(rowStride >= outHeight * outWidth,
+                     "Im2col: row stride \(rowStride) shorter than the \(outHeight * outWidth) output positions")
+        // Per tap, the output rows [top, bottom) and columns [first, end) whose pixels lie inside the image are
+        // known in advance: the rows above and below are zeroed in one stretch each, and each valid row is a
+        // border of zeros around a copy, with no per-row test.
+        var destination = columns
+        for c in 0..<channels {
+            let plane = image + c * height * width
+            for ki in 0..<g.kernelHeight {
+                let (top, bottom) = validRange(tap: ki, input: height, output: outHeight, stride: g.strideHeight,
+                                               padding: g.paddingHeight)
+                for kj in 0..<g.kernelWidth {
+                    let (first, end) = validRange(tap: kj, input: width, output: outWidth, stride: g.strideWidth,
+                                                  padding: g.paddingWidth)
+                    Elementwise.zero(destination, count: top * outWidth)
+                    if first < end {
+                        for oh in top..<bottom {
+                            let row = destination + oh * outWidth
+                            let ih = oh * g.strideHeight - g.paddingHeight + ki
+                            let source = plane + ih * width + first * g.strideWidth - g.paddingWidth + kj
+                            Elementwise.zero(row, count: first)
+                            if g.strideWidth == 1 {
+                                Elementwise.copy(source, row + first, count: end - first)
+                            } else {
+                                for ow in 0..<(end - first) { row[first + ow] = source[ow * g.strideWidth] }
+                            }
+                            Elementwise.zero(row + end, count: outWidth - end)
+                        }
+                    } else {
+                        Elementwise.zero(destination + top * outWidth, count: (bottom - top) * outWidth)
+                    }
+                    Elementwise.zero(destination + bottom * outWidth, count: (outHeight - bottom) * outWidth)
+                    destination += rowStride
+                }
             }
-            Elementwise.zero(destination, count: first)
-            let source = image + pixel
-            if stride == 1 {
-                Elementwise.copy(source, destination + first, count: end - first)
-            } else {
-                for ow in 0..<(end - first) { destination[first + ow] = source[ow * stride] }
-            }
-            Elementwise.zero(destination + end, count: outWidth - end)
         }
     }
 
