@@ -7,17 +7,13 @@
 /// output gradient where the output is not positive, which spares the separate activation layer's output and
 /// gradient buffers.
 public enum BatchNormalization {
-    typealias Vector = SIMD16<Float>
+    typealias Vector = Elementwise.Vector
 
     @inline(__always)
-    static func load(_ p: UnsafePointer<Float>, _ i: Int) -> Vector {
-        UnsafeRawPointer(p + i).loadUnaligned(as: Vector.self)
-    }
+    static func load(_ p: UnsafePointer<Float>, _ i: Int) -> Vector { Elementwise.load(p, i) }
 
     @inline(__always)
-    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
-        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Vector.self)
-    }
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ i: Int) { Elementwise.store(v, p, i) }
 
     /// sums[c] = Σ over n and s of (x[n, c, s] - means[c])^2 (overwrites `sums`): the two-pass variance, accurate
     /// for activations far from zero, in float blocks added in Double as `Reduction` does.

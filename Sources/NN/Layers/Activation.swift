@@ -11,15 +11,14 @@ public final class Activation: Layer {
     public let kind: Kind
     private var input: Tensor?
     private var output: Tensor?
-
     private var gradients = GradientPool()
-
-    public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
-    }
 
     public init(_ kind: Kind) {
         self.kind = kind
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {

@@ -27,14 +27,9 @@ public final class BatchNorm: Layer {
     private var mode = Mode.training
     private var output: Tensor?
     private let workspace = Workspace()
-
-    /// A batch norm over `channels`; `relu` fuses the ReLU that follows it in a ResNet.
     private var gradients = GradientPool()
 
-    public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
-    }
-
+    /// A batch norm over `channels`; `relu` fuses the ReLU that follows it in a ResNet.
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, relu: Bool = false) {
         self.channels = channels
         self.momentum = momentum
@@ -42,6 +37,10 @@ public final class BatchNorm: Layer {
         self.fusedReLU = relu
         means = Array(repeating: 0, count: channels)
         inverseStd = Array(repeating: 0, count: channels)
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public var parameterSpecs: [ParameterSpec] {

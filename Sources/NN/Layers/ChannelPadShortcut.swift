@@ -9,16 +9,15 @@ public final class ChannelPadShortcut: Layer {
     public let stride: Int
     private var inputShape: [Int] = []
     private var output: Tensor?
-
     private var gradients = GradientPool()
-
-    public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
-    }
 
     public init(outChannels: Int, stride: Int) {
         self.outChannels = outChannels
         self.stride = stride
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {

@@ -16,14 +16,9 @@ public final class Dense: Layer {
     private var input: Tensor?
     private var output: Tensor?
     private let workspace = Workspace()
-
-    /// A layer from `inFeatures` to `outFeatures`, initialised as PyTorch does unless told otherwise.
     private var gradients = GradientPool()
 
-    public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
-    }
-
+    /// A layer from `inFeatures` to `outFeatures`, initialised as PyTorch does unless told otherwise.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
                 weightInitializer: Initializer? = nil, biasInitializer: Initializer? = nil) {
         self.inFeatures = inFeatures
@@ -31,6 +26,10 @@ public final class Dense: Layer {
         self.hasBias = bias
         self.weightInitializer = weightInitializer ?? .torchDefault(fanIn: inFeatures)
         self.biasInitializer = biasInitializer ?? .torchDefault(fanIn: inFeatures)
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public var parameterSpecs: [ParameterSpec] {

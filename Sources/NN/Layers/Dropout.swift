@@ -9,16 +9,15 @@ public final class Dropout: Layer {
     public let probability: Float
     private var mask: Tensor?
     private var output: Tensor?
-
     private var gradients = GradientPool()
-
-    public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
-    }
 
     public init(probability: Float) {
         precondition(probability >= 0 && probability < 1, "Dropout: probability \(probability) is not in [0, 1)")
         self.probability = probability
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {

@@ -4,12 +4,7 @@ import Engine
 public final class GlobalAvgPool2D: Layer {
     private var inputShape: [Int] = []
     private var output: Tensor?
-
     private var gradients = GradientPool()
-
-    public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
-    }
 
     public init() {}
 
@@ -17,6 +12,10 @@ public final class GlobalAvgPool2D: Layer {
         let shape = inputShapes[0]
         guard shape.count == 4 else { throw ShapeError("global average pooling expects [N, C, H, W], got \(shape)") }
         return [shape[0], shape[1]]
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {

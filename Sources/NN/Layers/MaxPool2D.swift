@@ -7,16 +7,15 @@ public final class MaxPool2D: Layer {
     private var inputShape: [Int] = []
     private var argmax: [Int32] = []
     private var output: Tensor?
+    private var gradients = GradientPool()
 
     /// Pooling with a `kernel` x `kernel` window; the stride defaults to the kernel size, as in PyTorch.
-    private var gradients = GradientPool()
+    public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
+        geometry = WindowGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
+    }
 
     public func share(_ memory: SharedMemory) {
         gradients = memory.gradients
-    }
-
-    public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
-        geometry = WindowGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
