@@ -4,118 +4,71 @@ import NN
 
 // Training throughput of the engine on one process: forward, backward and an SGD-momentum update per step.
 //
-//   dtrain-benchmark [--threads N] [--steps N] [--model lenet5|resnet50|resnet20|resnet18]...
+//   dtrain-benchmark [--threads N] [--steps N] [--json] [--model lenet5|resnet20|resnet18|resnet50]...
 //
-// Achieved GFLOP/s counts the multiply-adds of convolutions and dense layers (2 FLOPs each) and takes a training
-// step as three forward passes (forward, input gradient, weight gradient), the usual convention. It is compared
-// with the CPU's FP32 peak and with what OpenBLAS's sgemm reaches on a 1024^3 product on the same threads.
+// Achieved GFLOP/s counts the multiply-adds of a direct convolution and of the dense layers (2 FLOPs each) and
+// takes a training step as three forward passes (forward, input gradient, weight gradient), the usual convention.
+// It is compared with the FP32 peak of this CPU measured by an FMA loop on the same number of threads, and with
+// OpenBLAS's sgemm on a 1024^3 product. `--json` prints one JSON object per model instead of the table.
+// OpenBLAS's kernels are the fastest family for this CPU (`BLASKernelChoice`) unless OPENBLAS_CORETYPE is set.
 
-/// FP32 peak of one core of the reference machine (AMD Zen 5, ~4.1 GHz, two 512-bit FMA pipes).
-let peakPerCore = 262.0
+BLASKernelChoice.applyFastest()
 
-struct Workload {
-    let name: String
-    let graph: Graph
-    let inputShape: [Int]
-    let batch: Int
-}
-
-func workload(_ name: String) -> Workload? {
-    switch name {
-    case "lenet5": Workload(name: name, graph: ModelZoo.lenet5(inputSize: 28, activation: .relu), inputShape: [1, 28, 28], batch: 64)
-    case "resnet20": Workload(name: name, graph: ModelZoo.resnet20(), inputShape: [3, 32, 32], batch: 64)
-    case "resnet18": Workload(name: name, graph: ModelZoo.resnet18(), inputShape: [3, 224, 224], batch: 16)
-    case "resnet50": Workload(name: name, graph: ModelZoo.resnet50(), inputShape: [3, 224, 224], batch: 16)
-    default: nil
-    }
-}
-
-/// Multiply-add FLOPs of one sample's forward pass through the convolutions and dense layers.
-func forwardFLOPs(_ graph: Graph, inputShape: [Int]) throws -> Double {
-    var shapes: [[Int]] = []
-    var flops = 0.0
-    for entry in graph.entries {
-        let inputs = entry.inputs.map { $0.index < 0 ? [1] + inputShape : shapes[$0.index] }
-        let output = try entry.layer.outputShape(for: inputs)
-        shapes.append(output)
-        if let conv = entry.layer as? Conv2D {
-            let window = conv.geometry.kernelHeight * conv.geometry.kernelWidth
-            flops += 2 * Double(conv.inChannels * window) * Double(output.dropFirst().reduce(1, *))
-        } else if let dense = entry.layer as? Dense {
-            flops += 2 * Double(dense.inFeatures * dense.outFeatures)
-        }
-    }
-    return flops
-}
-
-func measure(_ work: Workload, steps: Int, threads: Int, ceiling: Double) throws {
-    let model = try Model(graph: work.graph, inputShape: work.inputShape, seed: 1)
-    let optimizer = SGD(segments: model.parameterSegments, momentum: 0.9, weightDecay: 1e-4)
-    let input = Tensor(zeros: [work.batch] + work.inputShape)
-    Philox(seed: 2).fillNormal(input.pointer, count: input.count, stream: 0)
-    let labels = (0..<work.batch).map { $0 % model.outputShape[0] }
-    let gradient = Tensor(zeros: [work.batch] + model.outputShape)
-    let context = ForwardContext.training(batchSize: work.batch)
-
-    func step() {
-        model.zeroGradients()
-        let logits = model.forward(input, context: context)
-        _ = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, normalizer: work.batch, gradient: gradient)
-        model.backward(gradient)
-        optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: 0.01)
-    }
-    step()  // warm-up: allocations, page faults, OpenBLAS buffers
-    let start = DispatchTime.now().uptimeNanoseconds
-    for _ in 0..<steps { step() }
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-
-    let imagesPerSecond = Double(steps * work.batch) / seconds
-    let gflops = 3 * (try forwardFLOPs(work.graph, inputShape: work.inputShape)) * imagesPerSecond / 1e9
-    let peak = peakPerCore * Double(threads)
-    print(String(format: "%-9@ batch %3d  %8.1f img/s  %7.1f ms/step  %6.1f GFLOP/s  %5.1f%% of %.0f GFLOP/s peak  %5.1f%% of sgemm (%d thread%@)",
-                 work.name, work.batch, imagesPerSecond, 1000 * seconds / Double(steps), gflops, 100 * gflops / peak, peak,
-                 100 * gflops / ceiling, threads, threads == 1 ? "" : "s"))
-}
-
-/// The ceiling the convolutions run against: OpenBLAS sgemm on a square and an im2col-shaped product.
-@discardableResult
-func measureGEMM(m: Int, n: Int, k: Int) -> Double {
-    let a = Tensor(zeros: [m, k]), b = Tensor(zeros: [k, n]), c = Tensor(zeros: [m, n])
-    Philox(seed: 3).fillUniform(a.pointer, count: a.count, stream: 0)
-    Philox(seed: 3).fillUniform(b.pointer, count: b.count, stream: 1)
-    gemm(.none, .none, m: m, n: n, k: k, a: a.pointer, b: b.pointer, c: c.pointer)
-    let repeats = max(3, Int(2e10 / Double(2 * m * n * k)))
-    let start = DispatchTime.now().uptimeNanoseconds
-    for _ in 0..<repeats { gemm(.none, .none, m: m, n: n, k: k, a: a.pointer, b: b.pointer, c: c.pointer) }
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    let gflops = 2 * Double(m * n * k) * Double(repeats) / seconds / 1e9
-    print(String(format: "sgemm %dx%dx%d  %6.1f GFLOP/s", m, n, k, gflops))
-    return gflops
-}
-
-var threads = 1, steps = 10
+var threads = 1, steps = 10, json = false
 var models: [String] = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--threads": threads = Int(arguments.next() ?? "") ?? threads
     case "--steps": steps = Int(arguments.next() ?? "") ?? steps
+    case "--json": json = true
     case "--model": models.append(arguments.next() ?? "")
     default:
-        FileHandle.standardError.write("usage: dtrain-benchmark [--threads N] [--steps N] [--model NAME]...\n".data(using: .utf8)!)
+        FileHandle.standardError.write(
+            "usage: dtrain-benchmark [--threads N] [--steps N] [--json] [--model NAME]...\n".data(using: .utf8)!)
         exit(2)
     }
 }
-if models.isEmpty { models = ["lenet5", "resnet50"] }
+if models.isEmpty { models = ["lenet5", "resnet20", "resnet50"] }
+for name in models where Workload(name) == nil {
+    FileHandle.standardError.write(
+        "dtrain-benchmark: unknown model \(name) (lenet5, resnet20, resnet18, resnet50)\n".data(using: .utf8)!)
+    exit(2)
+}
+
 BLAS.setThreads(threads)
-print("OpenBLAS: \(BLAS.configuration), \(BLAS.threads) thread(s)")
-let ceiling = measureGEMM(m: 1024, n: 1024, k: 1024)
-measureGEMM(m: 64, n: 3136, k: 576)
+let peak = PeakFLOPs.measure(threads: threads)
+let sgemm = Workload.measureGEMM(m: 1024, n: 1024, k: 1024)
+let im2colShaped = Workload.measureGEMM(m: 64, n: 3136, k: 576)
+if !json {
+    print("OpenBLAS: \(BLAS.configuration), \(BLAS.threads) thread(s)")
+    print(String(format: "FP32 peak (FMA loop, %d thread%@) %6.1f GFLOP/s", threads, threads == 1 ? "" : "s", peak))
+    print(String(format: "sgemm 1024x1024x1024  %6.1f GFLOP/s  (%4.1f%% of peak)", sgemm, 100 * sgemm / peak))
+    print(String(format: "sgemm 64x3136x576     %6.1f GFLOP/s  (%4.1f%% of peak)", im2colShaped,
+                 100 * im2colShaped / peak))
+}
 for name in models {
-    guard let work = workload(name) else {
-        FileHandle.standardError.write("dtrain-benchmark: unknown model \(name) (lenet5, resnet20, resnet18, resnet50)\n".data(using: .utf8)!)
-        exit(2)
+    // Built here and released after its measurement: a model's layers hold its activations, so the next model's
+    // peak memory is its own.
+    let work = Workload(name)!
+    let timedSteps = work.name == "resnet50" || work.name == "resnet18" ? max(2, steps / 3) : steps
+    let result = try work.measure(steps: timedSteps)
+    let gflops = result.flopsPerImage * result.imagesPerSecond / 1e9
+    if json {
+        let fields: [(String, String)] = [
+            ("model", "\"\(work.name)\""), ("batch", "\(work.batch)"), ("threads", "\(threads)"),
+            ("images_per_second", String(format: "%.2f", result.imagesPerSecond)),
+            ("ms_per_step", String(format: "%.3f", 1000 * result.secondsPerStep)),
+            ("gflops", String(format: "%.2f", gflops)), ("peak_gflops", String(format: "%.2f", peak)),
+            ("sgemm_gflops", String(format: "%.2f", sgemm)),
+            ("peak_rss_mb", String(format: "%.1f", result.peakMegabytes)),
+            ("allocations_per_step", String(format: "%.2f", result.allocationsPerStep)),
+        ]
+        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    } else {
+        print(String(format: "%-9@ batch %3d  %8.1f img/s  %8.1f ms/step  %6.1f GFLOP/s  %5.1f%% of peak  "
+                        + "%5.1f%% of sgemm  peak RSS %7.1f MB  %.1f allocations/step",
+                     work.name, work.batch, result.imagesPerSecond, 1000 * result.secondsPerStep, gflops,
+                     100 * gflops / peak, 100 * gflops / sgemm, result.peakMegabytes, result.allocationsPerStep))
     }
-    try measure(work, steps: name == "resnet50" || name == "resnet18" ? max(2, steps / 3) : steps, threads: threads,
-                ceiling: ceiling)
 }

@@ -1,9 +1,12 @@
 /// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) on NCHW tensors with weights laid out (O, C, kh, kw),
-/// by im2col and GEMM.
+/// by im2col and GEMM over groups of images.
 ///
-/// Each image is unfolded into a (C*kh*kw, oH*oW) matrix so that the convolution is one GEMM with the weight seen as
-/// an (O, C*kh*kw) matrix. A pointwise convolution (1x1, stride 1, no padding) skips the unfolding: the image already
-/// is that matrix.
+/// A group of g images is unfolded side by side into one (C*kh*kw, g*oH*oW) matrix, so that the convolution of the
+/// whole group is one GEMM with the weight seen as an (O, C*kh*kw) matrix. One GEMM per image leaves small layers
+/// (LeNet's, ResNet's 8x8 and 7x7 stages) far from what BLAS reaches on wide matrices; the group is sized so that
+/// the GEMM is wide enough and its buffers stay modest (see `imagesPerGroup`). The GEMM's (O, g*oH*oW) result is
+/// scattered into NCHW with the bias added in the same pass. A group of one image needs no scatter, and a pointwise
+/// convolution (1x1, stride 1, no padding) of one image needs no unfolding: the image already is the matrix.
 public enum Convolution {
     /// The sizes of a convolution, checked against each other.
     struct Sizes {
@@ -37,20 +40,42 @@ public enum Convolution {
         }
     }
 
-    /// Image `n` of `input` as the (C*kh*kw, oH*oW) matrix of its windows: unfolded into `columns`, or, for a
-    /// pointwise convolution (`columns` nil), the image itself.
-    static func unfold(_ input: Tensor, image n: Int, sizes s: Sizes, geometry: WindowGeometry,
-                       columns: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
-        let image = UnsafePointer(input.pointer + n * s.imageCount)
-        guard let columns else { return image }
-        Im2col.im2col(image: image, channels: s.channels, height: s.height, width: s.width, geometry: geometry,
-                      columns: columns)
-        return UnsafePointer(columns)
+    /// GEMMs narrower than this many columns run well below BLAS's speed on wide ones.
+    static let targetColumns = 1024
+    /// Group buffers never exceed this many elements (16 MB) unless one image alone needs more.
+    static let maximumElements = 1 << 22
+
+    /// The number of images unfolded into one GEMM: enough for `targetColumns` columns, never more than
+    /// `maximumElements` of buffers; groups are then evened out so that the last one is not a remnant. (Wider
+    /// groups measured slower on LeNet-5: the unfolded matrix then leaves the cache before the GEMM reads it.)
+    static func imagesPerGroup(_ s: Sizes, requested: Int?) -> Int {
+        if let requested {
+            precondition(requested > 0, "Convolution: \(requested) images per group must be positive")
+            return min(requested, max(s.batch, 1))
+        }
+        let perImage = (s.patch + s.outputChannels) * s.positions
+        let wide = (targetColumns + s.positions - 1) / max(s.positions, 1)
+        let group = max(1, min(s.batch, wide, maximumElements / max(perImage, 1)))
+        let groups = (s.batch + group - 1) / group
+        return max(1, (s.batch + groups - 1) / max(groups, 1))
+    }
+
+    /// Unfolds images [first, first + count) of `input` side by side into `columns`, a (C*kh*kw, count*oH*oW)
+    /// matrix.
+    static func unfold(_ input: Tensor, images first: Int, count: Int, sizes s: Sizes, geometry: WindowGeometry,
+                       columns: UnsafeMutablePointer<Float>) {
+        for i in 0..<count {
+            Im2col.im2col(image: input.pointer + (first + i) * s.imageCount, channels: s.channels, height: s.height,
+                          width: s.width, geometry: geometry, columns: columns + i * s.positions,
+                          rowStride: count * s.positions)
+        }
     }
 
     /// output = weight ⋆ input + bias, overwriting `output`.
+    ///
+    /// `imagesPerGroup` fixes how many images share a GEMM (tests compare groupings); nil chooses by the sizes.
     public static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: WindowGeometry,
-                               output: Tensor, workspace: Workspace) {
+                               output: Tensor, workspace: Workspace, imagesPerGroup requested: Int? = nil) {
         // input is (N,C,H,W), weight is (O,C,kh,kw), bias is (O), output is (N,O,oH,oW)
         let s = Sizes(function: "forward", input: input.shape, weight: weight.shape, output: output.shape,
                       geometry: geometry)
@@ -58,66 +83,160 @@ public enum Convolution {
             precondition(bias.shape == [s.outputChannels],
                          "Convolution.forward: bias \(bias.shape) must be [\(s.outputChannels)]")
         }
-        let columns = geometry.isPointwise ? nil : workspace.buffer(count: s.patch * s.positions)
-        for n in 0..<s.batch {
-            let matrix = unfold(input, image: n, sizes: s, geometry: geometry, columns: columns)
-            // (O, C*kh*kw) x (C*kh*kw, oH*oW) -> (O, oH*oW)
-            gemm(.none, .none, m: s.outputChannels, n: s.positions, k: s.patch,
-                 a: weight.pointer, b: matrix, c: output.pointer + n * s.outputCount)
-        }
-        if let bias {
-            Elementwise.addChannelBias(output.pointer, bias: bias.pointer, batch: s.batch,
-                                       channels: s.outputChannels, spatial: s.positions)
+        let group = imagesPerGroup(s, requested: requested)
+        let columnsCount = geometry.isPointwise && group == 1 ? 0 : s.patch * group * s.positions
+        let resultCount = group == 1 ? 0 : s.outputChannels * group * s.positions
+        let scratch = workspace.buffer(count: columnsCount + resultCount)
+        let columns = scratch, result = scratch + columnsCount
+        for first in stride(from: 0, to: s.batch, by: group) {
+            let count = min(group, s.batch - first)
+            let image = UnsafePointer(input.pointer + first * s.imageCount)
+            let matrix: UnsafePointer<Float>
+            if geometry.isPointwise && count == 1 {
+                matrix = image
+            } else {
+                unfold(input, images: first, count: count, sizes: s, geometry: geometry, columns: columns)
+                matrix = UnsafePointer(columns)
+            }
+            let destination = output.pointer + first * s.outputCount
+            if count == 1 {
+                // (O, C*kh*kw) x (C*kh*kw, oH*oW) -> (O, oH*oW), already one image of NCHW.
+                gemm(.none, .none, m: s.outputChannels, n: s.positions, k: s.patch,
+                     a: weight.pointer, b: matrix, c: destination)
+                if let bias {
+                    Elementwise.addChannelBias(destination, bias: bias.pointer, batch: 1,
+                                               channels: s.outputChannels, spatial: s.positions)
+                }
+            } else {
+                // (O, C*kh*kw) x (C*kh*kw, g*oH*oW) -> (O, g*oH*oW), then scattered to (g, O, oH*oW) + bias.
+                gemm(.none, .none, m: s.outputChannels, n: count * s.positions, k: s.patch,
+                     a: weight.pointer, b: matrix, c: result)
+                for i in 0..<count {
+                    for o in 0..<s.outputChannels {
+                        let source = result + (o * count + i) * s.positions
+                        let target = destination + i * s.outputCount + o * s.positions
+                        if let bias {
+                            let b = bias.pointer[o]
+                            Elementwise.map(source, target, count: s.positions, { $0 + b }, { $0 + b })
+                        } else {
+                            Elementwise.copy(source, target, count: s.positions)
+                        }
+                    }
+                }
+            }
         }
     }
 
     /// inputGradient = the gradient of the loss with respect to the input, overwriting `inputGradient`.
     public static func backwardInput(outputGradient: Tensor, weight: Tensor, geometry: WindowGeometry,
-                                     inputGradient: Tensor, workspace: Workspace) {
+                                     inputGradient: Tensor, workspace: Workspace, imagesPerGroup: Int? = nil) {
         // outputGradient is (N,O,oH,oW), weight is (O,C,kh,kw), inputGradient is (N,C,H,W)
         let s = Sizes(function: "backwardInput", input: inputGradient.shape, weight: weight.shape,
                       output: outputGradient.shape, geometry: geometry)
-        let columns = geometry.isPointwise ? nil : workspace.buffer(count: s.patch * s.positions)
-        for n in 0..<s.batch {
-            let image = inputGradient.pointer + n * s.imageCount
-            // (C*kh*kw, O) x (O, oH*oW) -> (C*kh*kw, oH*oW), the gradient of the unfolded image.
-            gemm(.transposed, .none, m: s.patch, n: s.positions, k: s.outputChannels,
-                 a: weight.pointer, b: outputGradient.pointer + n * s.outputCount, c: columns ?? image)
-            if let columns {
-                image.update(repeating: 0, count: s.imageCount)
-                Im2col.col2im(columns: columns, channels: s.channels, height: s.height, width: s.width,
-                              geometry: geometry, image: image)
-            }
-        }
+        backward(sizes: s, input: nil, outputGradient: outputGradient, weight: weight, geometry: geometry,
+                 weightGradient: nil, biasGradient: nil, inputGradient: inputGradient, workspace: workspace,
+                 imagesPerGroup: imagesPerGroup)
     }
 
     /// weightGradient += the gradient of the loss with respect to the weight, and biasGradient += the gradient with
     /// respect to the bias (the output gradient summed over the batch and the positions).
     public static func backwardWeight(input: Tensor, outputGradient: Tensor, geometry: WindowGeometry,
-                                      weightGradient: Tensor, biasGradient: Tensor?, workspace: Workspace) {
+                                      weightGradient: Tensor, biasGradient: Tensor?, workspace: Workspace,
+                                      imagesPerGroup: Int? = nil) {
         // input is (N,C,H,W), outputGradient is (N,O,oH,oW), weightGradient is (O,C,kh,kw), biasGradient is (O)
         let s = Sizes(function: "backwardWeight", input: input.shape, weight: weightGradient.shape,
                       output: outputGradient.shape, geometry: geometry)
+        backward(sizes: s, input: input, outputGradient: outputGradient, weight: nil, geometry: geometry,
+                 weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: nil,
+                 workspace: workspace, imagesPerGroup: imagesPerGroup)
+    }
+
+    /// Both gradients in one pass over the groups, so that each group's output gradient is gathered once for the
+    /// two GEMMs: weightGradient += (and biasGradient +=) as `backwardWeight`, inputGradient = (when given) as
+    /// `backwardInput`.
+    public static func backward(input: Tensor, outputGradient: Tensor, weight: Tensor, geometry: WindowGeometry,
+                                weightGradient: Tensor, biasGradient: Tensor?, inputGradient: Tensor?,
+                                workspace: Workspace, imagesPerGroup: Int? = nil) {
+        // input is (N,C,H,W), outputGradient is (N,O,oH,oW), weight is (O,C,kh,kw), inputGradient is (N,C,H,W)
+        let s = Sizes(function: "backward", input: input.shape, weight: weight.shape, output: outputGradient.shape,
+                      geometry: geometry)
+        precondition(weightGradient.shape == weight.shape,
+                     "Convolution.backward: weight gradient \(weightGradient.shape) must be \(weight.shape)")
+        if let inputGradient {
+            precondition(inputGradient.shape == input.shape,
+                         "Convolution.backward: input gradient \(inputGradient.shape) must be \(input.shape)")
+        }
+        backward(sizes: s, input: input, outputGradient: outputGradient, weight: weight, geometry: geometry,
+                 weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: inputGradient,
+                 workspace: workspace, imagesPerGroup: imagesPerGroup)
+    }
+
+    /// The backward passes group by group: the output gradient of a group gathered into (O, g*oH*oW), the input
+    /// unfolded for the weight gradient, and the unfolded input gradient computed into the same columns (the weight
+    /// GEMM has consumed them) and folded back image by image.
+    static func backward(sizes s: Sizes, input: Tensor?, outputGradient: Tensor, weight: Tensor?,
+                         geometry: WindowGeometry, weightGradient: Tensor?, biasGradient: Tensor?,
+                         inputGradient: Tensor?, workspace: Workspace, imagesPerGroup requested: Int?) {
         if let biasGradient {
             precondition(biasGradient.shape == [s.outputChannels],
                          "Convolution.backwardWeight: bias gradient \(biasGradient.shape) must be [\(s.outputChannels)]")
         }
-        let columns = geometry.isPointwise ? nil : workspace.buffer(count: s.patch * s.positions)
-        for n in 0..<s.batch {
-            let matrix = unfold(input, image: n, sizes: s, geometry: geometry, columns: columns)
-            // (O, oH*oW) x (oH*oW, C*kh*kw) -> (O, C*kh*kw), accumulated over the batch by beta = 1.
-            gemm(.none, .transposed, m: s.outputChannels, n: s.patch, k: s.positions,
-                 a: outputGradient.pointer + n * s.outputCount, b: matrix, beta: 1, c: weightGradient.pointer)
+        let group = imagesPerGroup(s, requested: requested)
+        let columnsCount = geometry.isPointwise && group == 1 ? 0 : s.patch * group * s.positions
+        let gatheredCount = group == 1 ? 0 : s.outputChannels * group * s.positions
+        let scratch = workspace.buffer(count: columnsCount + gatheredCount + s.outputChannels)
+        let columns = scratch, gathered = scratch + columnsCount, sums = gathered + gatheredCount
+        for first in stride(from: 0, to: s.batch, by: group) {
+            let count = min(group, s.batch - first)
+            let width = count * s.positions
+            let gradient: UnsafePointer<Float>
+            if count == 1 {
+                gradient = UnsafePointer(outputGradient.pointer + first * s.outputCount)
+            } else {
+                // (g, O, oH*oW) -> (O, g*oH*oW)
+                for i in 0..<count {
+                    for o in 0..<s.outputChannels {
+                        Elementwise.copy(outputGradient.pointer + (first + i) * s.outputCount + o * s.positions,
+                                         gathered + (o * count + i) * s.positions, count: s.positions)
+                    }
+                }
+                gradient = UnsafePointer(gathered)
+            }
+            if let weightGradient, let input {
+                let matrix: UnsafePointer<Float>
+                if geometry.isPointwise && count == 1 {
+                    matrix = UnsafePointer(input.pointer + first * s.imageCount)
+                } else {
+                    unfold(input, images: first, count: count, sizes: s, geometry: geometry, columns: columns)
+                    matrix = UnsafePointer(columns)
+                }
+                // (O, g*oH*oW) x (g*oH*oW, C*kh*kw) -> (O, C*kh*kw), accumulated over the groups by beta = 1.
+                gemm(.none, .transposed, m: s.outputChannels, n: s.patch, k: width,
+                     a: gradient, b: matrix, beta: 1, c: weightGradient.pointer)
+            }
+            if let inputGradient, let weight {
+                let images = inputGradient.pointer + first * s.imageCount
+                if geometry.isPointwise && count == 1 {
+                    // (C, O) x (O, oH*oW) -> (C, oH*oW), the image's gradient itself.
+                    gemm(.transposed, .none, m: s.patch, n: width, k: s.outputChannels,
+                         a: weight.pointer, b: gradient, c: images)
+                } else {
+                    // (C*kh*kw, O) x (O, g*oH*oW) -> (C*kh*kw, g*oH*oW), the gradient of the unfolded images.
+                    gemm(.transposed, .none, m: s.patch, n: width, k: s.outputChannels,
+                         a: weight.pointer, b: gradient, c: columns)
+                    images.update(repeating: 0, count: count * s.imageCount)
+                    for i in 0..<count {
+                        Im2col.col2im(columns: columns + i * s.positions, channels: s.channels, height: s.height,
+                                      width: s.width, geometry: geometry, image: images + i * s.imageCount,
+                                      rowStride: width)
+                    }
+                }
+            }
         }
         if let biasGradient {
-            for o in 0..<s.outputChannels {
-                var total: Float = 0
-                for n in 0..<s.batch {
-                    total += Reduction.sum(outputGradient.pointer + n * s.outputCount + o * s.positions,
-                                           count: s.positions)
-                }
-                biasGradient.pointer[o] += total
-            }
+            Reduction.channelSums(outputGradient.pointer, batch: s.batch, channels: s.outputChannels,
+                                  spatial: s.positions, into: sums)
+            Elementwise.addInPlace(biasGradient.pointer, sums, count: s.outputChannels)
         }
     }
 }

@@ -89,6 +89,39 @@ public enum Elementwise {
 
     // MARK: Arithmetic
 
+    /// y = x, in the engine's own vector loop: the short rows of im2col and the per-channel planes of the
+    /// convolution's scatter cost more in a memmove call than in the copy itself. Rows of 16 or more end with one
+    /// vector that overlaps the previous one (it rewrites the same values) instead of a scalar tail; `x` and `y`
+    /// must not overlap.
+    @inline(__always)
+    public static func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        if count < width {
+            for i in 0..<count { y[i] = x[i] }
+            return
+        }
+        var i = 0
+        while i + width <= count {
+            store(load(x, i), y, i)
+            i += width
+        }
+        if i < count { store(load(x, count - width), y, count - width) }
+    }
+
+    /// x = 0 for `count` elements, without the call of a memset for the few elements of a padding border.
+    @inline(__always)
+    public static func zero(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        if count < width {
+            for i in 0..<count { x[i] = 0 }
+            return
+        }
+        var i = 0
+        while i + width <= count {
+            store(Vector(), x, i)
+            i += width
+        }
+        if i < count { store(Vector(), x, count - width) }
+    }
+
     /// out = a + b.
     public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                            count: Int) {

@@ -32,6 +32,11 @@ public enum BLAS {
     public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
     /// The number of threads OpenBLAS uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// The OpenBLAS build ("OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ..."), without the kernel it chose.
+    static var build: String {
+        String(cString: openblas_get_config()).split(separator: " ").filter { $0 != String(cString: openblas_get_corename()) }
+            .joined(separator: " ")
+    }
     /// The build and kernel OpenBLAS chose ("OpenBLAS 0.3.21 ... SkylakeX ...").
     public static var configuration: String {
         String(cString: openblas_get_config()) + " core=" + String(cString: openblas_get_corename())

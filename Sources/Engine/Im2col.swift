@@ -4,37 +4,63 @@ public enum Im2col {
     /// Unfolds one image into the columns of its windows, with zeros where a window covers padding.
     ///
     /// Row (c, ki, kj) of `columns` holds, for every output position, the input element under kernel tap (ki, kj) of
-    /// channel c.
+    /// channel c. Rows start `rowStride` elements apart (oH*oW when nil), so that the columns of several images can
+    /// sit side by side in one matrix and a whole group of images becomes one GEMM.
     public static func im2col(image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-                              geometry: WindowGeometry, columns: UnsafeMutablePointer<Float>) {
-        // image is (C,H,W), columns is (C*kh*kw, oH*oW)
-        let outWidth = geometry.outputSize(height: height, width: width).width
-        let stride = geometry.strideWidth
-        forEachSegment(channels: channels, height: height, width: width, geometry: geometry) { row, pixel, first, end in
-            let destination = columns + row
-            guard let pixel else {
-                destination.update(repeating: 0, count: outWidth)
-                return
+                              geometry: WindowGeometry, columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        // image is (C,H,W), columns is (C*kh*kw, rowStride) with this image's oH*oW values at the start of each row
+        precondition(channels >= 0 && height >= 0 && width >= 0,
+                     "Im2col: negative image shape (\(channels),\(height),\(width))")
+        let g = geometry
+        let (outHeight, outWidth) = g.outputSize(height: height, width: width)
+        let rowStride = rowStride ?? outHeight * outWidth
+        precondition(rowStride >= outHeight * outWidth,
+                     "Im2col: row stride \(rowStride) shorter than the \(outHeight * outWidth) output positions")
+        // Per tap, the output rows [top, bottom) and columns [first, end) whose pixels lie inside the image are
+        // known in advance: the rows above and below are zeroed in one stretch each, and each valid row is a
+        // border of zeros around a copy, with no per-row test.
+        var destination = columns
+        for c in 0..<channels {
+            let plane = image + c * height * width
+            for ki in 0..<g.kernelHeight {
+                let (top, bottom) = validRange(tap: ki, input: height, output: outHeight, stride: g.strideHeight,
+                                               padding: g.paddingHeight)
+                for kj in 0..<g.kernelWidth {
+                    let (first, end) = validRange(tap: kj, input: width, output: outWidth, stride: g.strideWidth,
+                                                  padding: g.paddingWidth)
+                    Elementwise.zero(destination, count: top * outWidth)
+                    if first < end {
+                        for oh in top..<bottom {
+                            let row = destination + oh * outWidth
+                            let ih = oh * g.strideHeight - g.paddingHeight + ki
+                            let source = plane + ih * width + first * g.strideWidth - g.paddingWidth + kj
+                            Elementwise.zero(row, count: first)
+                            if g.strideWidth == 1 {
+                                Elementwise.copy(source, row + first, count: end - first)
+                            } else {
+                                for ow in 0..<(end - first) { row[first + ow] = source[ow * g.strideWidth] }
+                            }
+                            Elementwise.zero(row + end, count: outWidth - end)
+                        }
+                    } else {
+                        Elementwise.zero(destination + top * outWidth, count: (bottom - top) * outWidth)
+                    }
+                    Elementwise.zero(destination + bottom * outWidth, count: (outHeight - bottom) * outWidth)
+                    destination += rowStride
+                }
             }
-            destination.update(repeating: 0, count: first)
-            let source = image + pixel
-            if stride == 1 {
-                (destination + first).update(from: source, count: end - first)
-            } else {
-                for ow in 0..<(end - first) { destination[first + ow] = source[ow * stride] }
-            }
-            (destination + end).update(repeating: 0, count: outWidth - end)
         }
     }
 
     /// Adds the columns of windows back into the image they were unfolded from (`image +=`), the adjoint of
     /// `im2col`; entries that fall on padding are dropped. The caller zeroes `image` first when it wants the fold
-    /// alone.
+    /// alone. `rowStride` is the distance between rows of `columns`, as in `im2col`.
     public static func col2im(columns: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-                              geometry: WindowGeometry, image: UnsafeMutablePointer<Float>) {
-        // columns is (C*kh*kw, oH*oW), image is (C,H,W)
+                              geometry: WindowGeometry, image: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        // columns is (C*kh*kw, rowStride) with this image's oH*oW values at the start of each row, image is (C,H,W)
         let stride = geometry.strideWidth
-        forEachSegment(channels: channels, height: height, width: width, geometry: geometry) { row, pixel, first, end in
+        forEachSegment(channels: channels, height: height, width: width, geometry: geometry,
+                       rowStride: rowStride) { row, pixel, first, end in
             guard let pixel else { return }
             let source = columns + row + first
             let destination = image + pixel
@@ -48,19 +74,25 @@ public enum Im2col {
 
     /// Visits every output row of every kernel tap (c, ki, kj), in the order of the unfolded matrix.
     ///
-    /// `segment` receives the offset of the output row in the columns, the offset in the image of the pixel under
+    /// `segment` receives the offset of the output row in the columns (matrix rows `rowStride` apart, oH*oW when
+    /// nil), the offset in the image of the pixel under
     /// the row's first valid output column (nil when the whole row falls on padding), and the output columns
     /// [first, end) whose pixels lie inside the image.
     @inline(__always)
-    static func forEachSegment(channels: Int, height: Int, width: Int, geometry: WindowGeometry,
+    static func forEachSegment(channels: Int, height: Int, width: Int, geometry: WindowGeometry, rowStride: Int?,
                                _ segment: (_ row: Int, _ pixel: Int?, _ first: Int, _ end: Int) -> Void) {
         precondition(channels >= 0 && height >= 0 && width >= 0,
                      "Im2col: negative image shape (\(channels),\(height),\(width))")
         let (outHeight, outWidth) = geometry.outputSize(height: height, width: width)
-        var row = 0
+        let rowStride = rowStride ?? outHeight * outWidth
+        precondition(rowStride >= outHeight * outWidth,
+                     "Im2col: row stride \(rowStride) shorter than the \(outHeight * outWidth) output positions")
+        var matrixRow = 0
         for c in 0..<channels {
             for ki in 0..<geometry.kernelHeight {
                 for kj in 0..<geometry.kernelWidth {
+                    var row = matrixRow * rowStride
+                    matrixRow += 1
                     let (first, end) = validRange(tap: kj, input: width, output: outWidth,
                                                   stride: geometry.strideWidth, padding: geometry.paddingWidth)
                     for oh in 0..<outHeight {

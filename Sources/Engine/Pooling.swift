@@ -50,6 +50,10 @@ public enum Pooling {
         // input is (N,C,H,W), output and argmax are (N,C,oH,oW)
         let s = Sizes(function: "maxForward", input: input.shape, output: output.shape, geometry: geometry)
         precondition(s.planeCount <= Int(Int32.max), "Pooling.maxForward: plane \(s.height)x\(s.width) too large")
+        if geometry == WindowGeometry(kernel: 2, stride: 2) {
+            maxForwardTwoByTwo(input: input.pointer, sizes: s, output: output.pointer, argmax: argmax)
+            return
+        }
         for plane in 0..<s.planes {
             let x = input.pointer + plane * s.planeCount
             let y = output.pointer + plane * s.outputPlaneCount
@@ -69,6 +73,38 @@ public enum Pooling {
                 }
                 y[out] = best
                 indices[out] = Int32(bestIndex)
+            }
+        }
+    }
+
+    /// `maxForward` for 2x2 windows at stride 2 without padding (LeNet's pooling): every window lies inside the
+    /// image, so the four candidates are read directly instead of through the clipped ranges of `forEachWindow`.
+    /// The order of comparison is the general loop's, so ties and NaNs resolve the same way.
+    static func maxForwardTwoByTwo(input: UnsafePointer<Float>, sizes s: Sizes, output: UnsafeMutablePointer<Float>,
+                                   argmax: UnsafeMutablePointer<Int32>) {
+        for plane in 0..<s.planes {
+            let x = input + plane * s.planeCount
+            let y = output + plane * s.outputPlaneCount
+            let indices = argmax + plane * s.outputPlaneCount
+            for oh in 0..<s.outputHeight {
+                let top = 2 * oh * s.width
+                for ow in 0..<s.outputWidth {
+                    let first = top + 2 * ow
+                    var best = -Float.infinity, bestIndex = first
+                    @inline(__always) func consider(_ index: Int) {
+                        let v = x[index]
+                        if v > best || v.isNaN {
+                            best = v
+                            bestIndex = index
+                        }
+                    }
+                    consider(first)
+                    consider(first + 1)
+                    consider(first + s.width)
+                    consider(first + s.width + 1)
+                    y[oh * s.outputWidth + ow] = best
+                    indices[oh * s.outputWidth + ow] = Int32(bestIndex)
+                }
             }
         }
     }

@@ -23,6 +23,7 @@ public final class Workspace {
         precondition(count >= 0, "Workspace: negative count \(count)")
         if let base, count <= capacity { return base }
         free(base)
+        TensorStorage.allocations.add(1, ordering: .relaxed)
         var raw: UnsafeMutableRawPointer?
         let elements = max(count, 16)
         let bytes = elements * MemoryLayout<Float>.stride

@@ -51,3 +51,18 @@ import Testing
         expectEqual(c, [2, 4, 6, 8], "k = 0")
     }
 }
+
+@Suite struct BLASKernelChoiceTests {
+    @Test func candidatesNeedTheirInstructionSets() {
+        let avx2: Set<String> = ["sse2", "avx", "avx2", "fma"]
+        let avx512 = avx2.union(["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"])
+        #expect(BLASKernelChoice.candidates(flags: ["sse2", "sse3"], vendor: "GenuineIntel") == [""])
+        #expect(BLASKernelChoice.candidates(flags: avx2, vendor: "GenuineIntel") == ["Haswell", ""])
+        #expect(BLASKernelChoice.candidates(flags: avx2, vendor: "AuthenticAMD") == ["Zen", ""])
+        #expect(BLASKernelChoice.candidates(flags: avx512.subtracting(["avx512vl"]), vendor: "GenuineIntel")
+                    == ["Haswell", ""])
+        #expect(BLASKernelChoice.candidates(flags: avx512, vendor: "GenuineIntel") == ["SkylakeX", "Haswell", ""])
+        #expect(BLASKernelChoice.candidates(flags: avx512.union(["avx512_bf16"]), vendor: "GenuineIntel")
+                    == ["Cooperlake", "SkylakeX", "Haswell", ""])
+    }
+}

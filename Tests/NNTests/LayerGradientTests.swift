@@ -95,9 +95,22 @@ import Testing
                              step: 1e-2, tolerance: 1e-3)
     }
 
+    @Test func batchNormWithFusedReLUInEvaluation() {
+        // Spatial 5x7 = 35 positions covers the 16-lane kernels and their tails. Training mode is checked as
+        // bitwise equal to BatchNorm then ReLU, each checked here (FusedBatchNormTests): there one input moves
+        // every output of its channel, and outputs crossing the kink within h = 1e-2 bend the loss too little for
+        // the one-sided differences to flag them, while a smaller h drowns in the float loss's noise.
+        Self.expectAgreement(BatchNorm(3, relu: true), inputs: [Self.input([4, 3, 5, 7], seed: 18)],
+                             mode: .evaluation, step: 1e-2, tolerance: 1e-3)
+    }
+
     @Test func residualAdditionAndZeroPaddingShortcut() {
         Self.expectAgreement(Add(), inputs: [Self.input([2, 3, 4], seed: 14), Self.input([2, 3, 4], seed: 15)],
                              tolerance: 1e-3)
+        // With the ReLU fused, each output depends on its own two inputs only, so a sum near the kink is one the
+        // one-sided differences see.
+        Self.expectAgreement(Add(relu: true), inputs: [Self.input([2, 3, 4], seed: 19), Self.input([2, 3, 4], seed: 20)],
+                             step: 1e-2, tolerance: 1e-3)
         Self.expectAgreement(ChannelPadShortcut(outChannels: 6, stride: 2), inputs: [Self.input([2, 2, 5, 4], seed: 16)],
                              tolerance: 1e-3)
     }

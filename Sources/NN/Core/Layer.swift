@@ -4,8 +4,9 @@ import Engine
 ///
 /// `forward` caches what `backward` needs; `backward` takes the gradient of the loss with respect to the output,
 /// adds (`+=`) the gradients of the layer's parameters into its bound gradient views (the caller zeroes them once
-/// per step), and returns the gradient with respect to each input. Layers never modify their inputs, and the
-/// tensors they return stay valid until the next call of the same method.
+/// per step), and returns the gradient with respect to each input. Layers never modify their inputs. A forward
+/// output stays valid until the next forward; an input gradient comes from the layer's `GradientPool` and stays
+/// valid while the caller holds it.
 public protocol Layer: AnyObject {
     /// The trainable parameters the layer needs, named as torchvision names them (`weight`, `bias`).
     var parameterSpecs: [ParameterSpec] { get }
@@ -13,6 +14,9 @@ public protocol Layer: AnyObject {
     var bufferSpecs: [BufferSpec] { get }
     /// Hands the layer its views into the model's flat buffers, in the order of the specs.
     func bind(parameters: [Tensor], gradients: [Tensor], buffers: [Tensor])
+    /// Hands the layer the model's shared scratch workspace and gradient pool, which every layer may use because a
+    /// model runs its layers one at a time; a layer keeps its own until it is given them.
+    func share(_ memory: SharedMemory)
     /// The output shape for inputs of the given shapes (batch dimension first), or an error naming the mismatch.
     func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int]
     /// Computes the output and caches what `backward` needs.
@@ -28,6 +32,7 @@ extension Layer {
     public var parameterSpecs: [ParameterSpec] { [] }
     public var bufferSpecs: [BufferSpec] { [] }
     public func bind(parameters: [Tensor], gradients: [Tensor], buffers: [Tensor]) {}
+    public func share(_ memory: SharedMemory) {}
 }
 
 /// An input shape a layer cannot take.

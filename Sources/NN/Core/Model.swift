@@ -67,7 +67,9 @@ public final class Model {
         let buffers = Tensor(zeros: [bufferCount])
 
         var nextParameter = 0, nextBuffer = 0
+        let memory = SharedMemory()
         for entry in graph.entries {
+            entry.layer.share(memory)
             let parameterViews = entry.layer.parameterSpecs.map { spec -> (Tensor, Tensor) in
                 let segment = parameterSegments[nextParameter]
                 let view = Tensor(storage: parameters.storage, offset: segment.offset, shape: segment.shape)
@@ -158,6 +160,8 @@ public final class Model {
             for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
                 accumulate(inputGradient, into: input.index)
             }
+            // Consumed: the pool may hand its buffer to the next layer once nothing else refers to it.
+            outputGradients[index] = nil
         }
     }
 

@@ -10,10 +10,15 @@ public final class Activation: Layer {
     /// Which nonlinearity this layer applies.
     public let kind: Kind
     private var input: Tensor?
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
+    private var gradients = GradientPool()
 
     public init(_ kind: Kind) {
         self.kind = kind
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -36,7 +41,7 @@ public final class Activation: Layer {
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
         let dy = outputGradient
-        let dx = Tensor.reusing(inputGradient, shape: dy.shape)
+        let dx = gradients.tensor(shape: dy.shape)
         switch kind {
         case .relu:
             Elementwise.reluBackward(input: input!.pointer, outputGradient: dy.pointer, inputGradient: dx.pointer, count: dy.count)
@@ -45,7 +50,6 @@ public final class Activation: Layer {
         case .sigmoid:
             Elementwise.sigmoidBackward(output: output!.pointer, outputGradient: dy.pointer, inputGradient: dx.pointer, count: dy.count)
         }
-        inputGradient = dx
         return [dx]
     }
 }

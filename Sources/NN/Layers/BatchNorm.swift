@@ -18,17 +18,29 @@ public final class BatchNorm: Layer {
     private var runningMean = Tensor(zeros: [0]), runningVariance = Tensor(zeros: [0])
     private var batchesTracked = Tensor(zeros: [0])
 
-    private var normalized: Tensor?
+    /// Whether a ReLU follows in the same passes: y = max(BN(x), 0) (see `BatchNormalization`).
+    public let fusedReLU: Bool
+
+    private var input: Tensor?
+    private var means: [Float]
     private var inverseStd: [Float]
     private var mode = Mode.training
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
     private let workspace = Workspace()
+    private var gradients = GradientPool()
 
-    public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+    /// A batch norm over `channels`; `relu` fuses the ReLU that follows it in a ResNet.
+    public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, relu: Bool = false) {
         self.channels = channels
         self.momentum = momentum
         self.epsilon = epsilon
+        self.fusedReLU = relu
+        means = Array(repeating: 0, count: channels)
         inverseStd = Array(repeating: 0, count: channels)
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public var parameterSpecs: [ParameterSpec] {
@@ -66,7 +78,6 @@ public final class BatchNorm: Layer {
         let x = inputs[0]
         let (n, s) = (x.shape[0], x.count / (x.shape[0] * channels))
         let m = n * s
-        let xhat = Tensor.reusing(normalized, shape: x.shape)
         let y = Tensor.reusing(output, shape: x.shape)
         mode = context.mode
         let sums = workspace.buffer(count: channels)
@@ -75,14 +86,11 @@ public final class BatchNorm: Layer {
             // Two passes (mean, then squared deviations) keep the variance accurate for large activations.
             Reduction.channelSums(x.pointer, batch: n, channels: channels, spatial: s, into: sums)
             for c in 0..<channels {
-                let mean = sums[c] / Float(m)
-                for b in 0..<n {
-                    let plane = (b * channels + c) * s
-                    for i in 0..<s { xhat.pointer[plane + i] = x.pointer[plane + i] - mean }
-                }
-                runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * mean
+                means[c] = sums[c] / Float(m)
+                runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * means[c]
             }
-            Reduction.channelDotSums(xhat.pointer, xhat.pointer, batch: n, channels: channels, spatial: s, into: sums)
+            BatchNormalization.centeredSquareSums(x.pointer, means: means, batch: n, channels: channels, spatial: s,
+                                                  into: sums)
             for c in 0..<channels {
                 let variance = sums[c] / Float(m)
                 inverseStd[c] = 1 / (variance + epsilon).squareRoot()
@@ -92,58 +100,45 @@ public final class BatchNorm: Layer {
             batchesTracked.pointer[0] += 1
         } else {
             for c in 0..<channels {
-                let mean = runningMean.pointer[c]
-                for b in 0..<n {
-                    let plane = (b * channels + c) * s
-                    for i in 0..<s { xhat.pointer[plane + i] = x.pointer[plane + i] - mean }
-                }
+                means[c] = runningMean.pointer[c]
                 inverseStd[c] = 1 / (runningVariance.pointer[c] + epsilon).squareRoot()
             }
         }
-        for c in 0..<channels {
-            let (invStd, g, b0) = (inverseStd[c], gamma.pointer[c], beta.pointer[c])
-            for b in 0..<n {
-                let plane = (b * channels + c) * s
-                for i in 0..<s {
-                    let normalizedValue = xhat.pointer[plane + i] * invStd
-                    xhat.pointer[plane + i] = normalizedValue
-                    y.pointer[plane + i] = g * normalizedValue + b0
-                }
-            }
-        }
-        normalized = xhat
+        BatchNormalization.normalize(x.pointer, y.pointer, means: means, inverseStds: inverseStd,
+                                     gammas: gamma.pointer, betas: beta.pointer, relu: fusedReLU, batch: n,
+                                     channels: channels, spatial: s)
+        input = x
         output = y
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
-        let dy = outputGradient, xhat = normalized!
+        let dy = outputGradient, x = input!
         let (n, s) = (dy.shape[0], dy.count / (dy.shape[0] * channels))
         let m = Float(n * s)
-        let dgamma = workspace.buffer(count: 2 * channels), dbeta = dgamma + channels
-        Reduction.channelDotSums(dy.pointer, xhat.pointer, batch: n, channels: channels, spatial: s, into: dgamma)
-        Reduction.channelSums(dy.pointer, batch: n, channels: channels, spatial: s, into: dbeta)
+        let scratch = workspace.buffer(count: 5 * channels)
+        let (dgamma, dbeta, scales) = (scratch, scratch + channels, scratch + 2 * channels)
+        let (meanGradients, meanGradientDots) = (scratch + 3 * channels, scratch + 4 * channels)
+        let mask = fusedReLU ? UnsafePointer(output!.pointer) : nil
+        BatchNormalization.gradientSums(input: x.pointer, output: mask, outputGradient: dy.pointer, means: means,
+                                        inverseStds: inverseStd, batch: n, channels: channels, spatial: s,
+                                        gradientSums: dbeta, gradientDotSums: dgamma)
         Elementwise.addInPlace(gammaGradient.pointer, dgamma, count: channels)
         Elementwise.addInPlace(betaGradient.pointer, dbeta, count: channels)
         guard needsInputGradient else { return [] }
 
-        let dx = Tensor.reusing(inputGradient, shape: dy.shape)
+        let dx = gradients.tensor(shape: dy.shape)
         for c in 0..<channels {
-            let scale = gamma.pointer[c] * inverseStd[c]
-            for b in 0..<n {
-                let plane = (b * channels + c) * s
-                if mode == .training {
-                    // dx = gamma / std * (dy - mean(dy) - xhat * mean(dy * xhat)): the batch statistics depend on x.
-                    let (meanDy, meanDyXhat) = (dbeta[c] / m, dgamma[c] / m)
-                    for i in 0..<s {
-                        dx.pointer[plane + i] = scale * (dy.pointer[plane + i] - meanDy - xhat.pointer[plane + i] * meanDyXhat)
-                    }
-                } else {
-                    for i in 0..<s { dx.pointer[plane + i] = scale * dy.pointer[plane + i] }
-                }
-            }
+            scales[c] = gamma.pointer[c] * inverseStd[c]
+            // Training: dx = gamma / std * (dy - mean(dy) - xhat * mean(dy * xhat)), the batch statistics depend
+            // on x. Evaluation: dx = gamma / std * dy.
+            meanGradients[c] = mode == .training ? dbeta[c] / m : 0
+            meanGradientDots[c] = mode == .training ? dgamma[c] / m : 0
         }
-        inputGradient = dx
+        BatchNormalization.inputGradient(input: x.pointer, output: mask, outputGradient: dy.pointer, means: means,
+                                         inverseStds: inverseStd, scales: scales, meanGradients: meanGradients,
+                                         meanGradientDots: meanGradientDots, inputGradient: dx.pointer, batch: n,
+                                         channels: channels, spatial: s)
         return [dx]
     }
 }

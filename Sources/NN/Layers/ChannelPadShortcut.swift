@@ -8,11 +8,16 @@ public final class ChannelPadShortcut: Layer {
     /// The spatial subsampling factor.
     public let stride: Int
     private var inputShape: [Int] = []
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
+    private var gradients = GradientPool()
 
     public init(outChannels: Int, stride: Int) {
         self.outChannels = outChannels
         self.stride = stride
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -37,10 +42,9 @@ public final class ChannelPadShortcut: Layer {
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
-        let dx = Tensor.reusing(inputGradient, shape: inputShape)
+        let dx = gradients.tensor(shape: inputShape)
         dx.fill(0)
         copy(dx, into: outputGradient, forward: false)
-        inputGradient = dx
         return [dx]
     }
 

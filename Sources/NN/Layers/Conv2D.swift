@@ -16,8 +16,9 @@ public final class Conv2D: Layer {
     private var weight = Tensor(zeros: [0]), weightGradient = Tensor(zeros: [0])
     private var bias: Tensor?, biasGradient: Tensor?
     private var input: Tensor?
-    private var output: Tensor?, inputGradient: Tensor?
-    private let workspace = Workspace()
+    private var output: Tensor?
+    private var workspace = Workspace()
+    private var gradients = GradientPool()
 
     /// A square convolution; initialised as PyTorch does unless told otherwise.
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
@@ -47,6 +48,13 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// Convolutions take the model's shared scratch memory: one unfolding buffer for the whole network, not one per
+    /// layer.
+    public func share(_ memory: SharedMemory) {
+        workspace = memory.workspace
+        gradients = memory.gradients
+    }
+
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
         let shape = inputShapes[0]
         guard shape.count == 4, shape[1] == inChannels else {
@@ -72,13 +80,11 @@ public final class Conv2D: Layer {
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         let x = input!
-        Convolution.backwardWeight(input: x, outputGradient: outputGradient, geometry: geometry,
-                                   weightGradient: weightGradient, biasGradient: biasGradient, workspace: workspace)
-        guard needsInputGradient else { return [] }
-        let dx = Tensor.reusing(inputGradient, shape: x.shape)
-        Convolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
-                                  inputGradient: dx, workspace: workspace)
-        inputGradient = dx
+        let dx = needsInputGradient ? gradients.tensor(shape: x.shape) : nil
+        Convolution.backward(input: x, outputGradient: outputGradient, weight: weight, geometry: geometry,
+                             weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: dx,
+                             workspace: workspace)
+        guard let dx else { return [] }
         return [dx]
     }
 }

@@ -14,8 +14,9 @@ public final class Dense: Layer {
     private var weight = Tensor(zeros: [0]), weightGradient = Tensor(zeros: [0])
     private var bias: Tensor?, biasGradient: Tensor?
     private var input: Tensor?
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
     private let workspace = Workspace()
+    private var gradients = GradientPool()
 
     /// A layer from `inFeatures` to `outFeatures`, initialised as PyTorch does unless told otherwise.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
@@ -25,6 +26,10 @@ public final class Dense: Layer {
         self.hasBias = bias
         self.weightInitializer = weightInitializer ?? .torchDefault(fanIn: inFeatures)
         self.biasInitializer = biasInitializer ?? .torchDefault(fanIn: inFeatures)
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public var parameterSpecs: [ParameterSpec] {
@@ -76,9 +81,8 @@ public final class Dense: Layer {
         }
         guard needsInputGradient else { return [] }
         // dX = dY W
-        let dx = Tensor.reusing(inputGradient, shape: x.shape)
+        let dx = gradients.tensor(shape: x.shape)
         gemm(.none, .none, m: n, n: inFeatures, k: outFeatures, a: dy.pointer, b: weight.pointer, c: dx.pointer)
-        inputGradient = dx
         return [dx]
     }
 }

@@ -8,11 +8,16 @@ public final class Dropout: Layer {
     /// The probability of zeroing an element.
     public let probability: Float
     private var mask: Tensor?
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
+    private var gradients = GradientPool()
 
     public init(probability: Float) {
         precondition(probability >= 0 && probability < 1, "Dropout: probability \(probability) is not in [0, 1)")
         self.probability = probability
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -47,9 +52,8 @@ public final class Dropout: Layer {
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
         guard let mask else { return [outputGradient] }
-        let dx = Tensor.reusing(inputGradient, shape: outputGradient.shape)
+        let dx = gradients.tensor(shape: outputGradient.shape)
         Elementwise.multiply(outputGradient.pointer, mask.pointer, dx.pointer, count: dx.count)
-        inputGradient = dx
         return [dx]
     }
 }

@@ -3,7 +3,8 @@ import Engine
 /// Averages each channel over all positions: [N, C, H, W] -> [N, C] (torchvision's `avgpool` then `flatten`).
 public final class GlobalAvgPool2D: Layer {
     private var inputShape: [Int] = []
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
+    private var gradients = GradientPool()
 
     public init() {}
 
@@ -11,6 +12,10 @@ public final class GlobalAvgPool2D: Layer {
         let shape = inputShapes[0]
         guard shape.count == 4 else { throw ShapeError("global average pooling expects [N, C, H, W], got \(shape)") }
         return [shape[0], shape[1]]
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
@@ -24,9 +29,8 @@ public final class GlobalAvgPool2D: Layer {
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
-        let dx = Tensor.reusing(inputGradient, shape: inputShape)
+        let dx = gradients.tensor(shape: inputShape)
         Pooling.globalAverageBackward(outputGradient: outputGradient, inputGradient: dx)
-        inputGradient = dx
         return [dx]
     }
 }

@@ -6,11 +6,16 @@ public final class MaxPool2D: Layer {
     public let geometry: WindowGeometry
     private var inputShape: [Int] = []
     private var argmax: [Int32] = []
-    private var output: Tensor?, inputGradient: Tensor?
+    private var output: Tensor?
+    private var gradients = GradientPool()
 
     /// Pooling with a `kernel` x `kernel` window; the stride defaults to the kernel size, as in PyTorch.
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
         geometry = WindowGeometry(kernel: kernel, stride: stride ?? kernel, padding: padding)
+    }
+
+    public func share(_ memory: SharedMemory) {
+        gradients = memory.gradients
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -33,11 +38,10 @@ public final class MaxPool2D: Layer {
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
-        let dx = Tensor.reusing(inputGradient, shape: inputShape)
+        let dx = gradients.tensor(shape: inputShape)
         argmax.withUnsafeBufferPointer {
             Pooling.maxBackward(outputGradient: outputGradient, argmax: $0.baseAddress!, inputGradient: dx)
         }
-        inputGradient = dx
         return [dx]
     }
 }

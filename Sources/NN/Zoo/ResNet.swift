@@ -15,8 +15,7 @@ extension ModelZoo {
     static func imagenetResNet(blocks: [Int], bottleneck: Bool, classes: Int, channels: Int) -> Graph {
         let graph = Graph()
         var x = graph.add("conv1", convolution(channels, 64, kernel: 7, stride: 2, padding: 3), graph.input)
-        x = graph.add("bn1", BatchNorm(64), x)
-        x = graph.add("relu", Activation(.relu), x)
+        x = graph.add("bn1", BatchNorm(64, relu: true), x)
         x = graph.add("maxpool", MaxPool2D(kernel: 3, stride: 2, padding: 1), x)
         let expansion = bottleneck ? 4 : 1
         var inPlanes = 64
@@ -47,31 +46,26 @@ extension ModelZoo {
     static func basicBlock(_ graph: Graph, _ x: Graph.Node, prefix: String, inPlanes: Int, planes: Int, stride: Int,
                            shortcut: Shortcut) -> Graph.Node {
         var y = graph.add("\(prefix).conv1", convolution(inPlanes, planes, kernel: 3, stride: stride, padding: 1), x)
-        y = graph.add("\(prefix).bn1", BatchNorm(planes), y)
-        y = graph.add("\(prefix).relu1", Activation(.relu), y)
+        y = graph.add("\(prefix).bn1", BatchNorm(planes, relu: true), y)
         y = graph.add("\(prefix).conv2", convolution(planes, planes, kernel: 3, padding: 1), y)
         y = graph.add("\(prefix).bn2", BatchNorm(planes), y)
         let identity = downsample(graph, x, prefix: prefix, inPlanes: inPlanes, outPlanes: planes, stride: stride,
                                   shortcut: shortcut)
-        let sum = graph.add("\(prefix).add", Add(), y, identity)
-        return graph.add("\(prefix).relu2", Activation(.relu), sum)
+        return graph.add("\(prefix).add", Add(relu: true), y, identity)
     }
 
     /// 1x1 reduce, 3x3 (strided), 1x1 expand by 4, and a shortcut.
     static func bottleneckBlock(_ graph: Graph, _ x: Graph.Node, prefix: String, inPlanes: Int, planes: Int,
                                 stride: Int) -> Graph.Node {
         var y = graph.add("\(prefix).conv1", convolution(inPlanes, planes, kernel: 1), x)
-        y = graph.add("\(prefix).bn1", BatchNorm(planes), y)
-        y = graph.add("\(prefix).relu1", Activation(.relu), y)
+        y = graph.add("\(prefix).bn1", BatchNorm(planes, relu: true), y)
         y = graph.add("\(prefix).conv2", convolution(planes, planes, kernel: 3, stride: stride, padding: 1), y)
-        y = graph.add("\(prefix).bn2", BatchNorm(planes), y)
-        y = graph.add("\(prefix).relu2", Activation(.relu), y)
+        y = graph.add("\(prefix).bn2", BatchNorm(planes, relu: true), y)
         y = graph.add("\(prefix).conv3", convolution(planes, planes * 4, kernel: 1), y)
         y = graph.add("\(prefix).bn3", BatchNorm(planes * 4), y)
         let identity = downsample(graph, x, prefix: prefix, inPlanes: inPlanes, outPlanes: planes * 4, stride: stride,
                                   shortcut: .projection)
-        let sum = graph.add("\(prefix).add", Add(), y, identity)
-        return graph.add("\(prefix).relu3", Activation(.relu), sum)
+        return graph.add("\(prefix).add", Add(relu: true), y, identity)
     }
 
     /// The shortcut branch: the input itself when shapes agree, else a projection (1x1 convolution and batch

@@ -6,8 +6,7 @@ extension ModelZoo {
     public static func resnet20(classes: Int = 10, channels: Int = 3, shortcut: Shortcut = .zeroPadding) -> Graph {
         let graph = Graph()
         var x = graph.add("conv1", convolution(channels, 16, kernel: 3, padding: 1), graph.input)
-        x = graph.add("bn1", BatchNorm(16), x)
-        x = graph.add("relu", Activation(.relu), x)
+        x = graph.add("bn1", BatchNorm(16, relu: true), x)
         var inPlanes = 16
         for stage in 0..<3 {
             let planes = 16 << stage
