@@ -1,8 +1,8 @@
 import Foundation
 
 /// Chooses OpenBLAS's kernel family (its "core type") for the running CPU by measurement, before the library
-/// initialises, because OpenBLAS 0.3.21 does not know the newest CPUs: on a Sapphire Rapids core it falls back to
-/// its SSE3 "Prescott" kernels, several times slower than its AVX-512 ones.
+/// initialises, because OpenBLAS 0.3.21 does not know the newest CPUs and may pick a slower family than one the
+/// CPU can run (on Zen 5 its AVX2 Zen kernels, at half the sgemm speed of its SkylakeX ones).
 ///
 /// OpenBLAS reads `OPENBLAS_CORETYPE` once, when the library loads, so the choice is made by re-executing the
 /// program with the variable set. The candidates are the families whose instructions /proc/cpuinfo reports (plus

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Engine
 import Trainer
 
 /// `dtrain bench CONFIG.toml [--steps N]`: images per second and where the time goes, from a few steps.
@@ -16,8 +15,6 @@ struct Bench: ParsableCommand {
     var overrides: [String] = []
 
     func run() throws {
-        // Before MPI and the loader start threads: this may re-execute the program with faster BLAS kernels.
-        BLASKernelChoice.applyFastest()
         Launch.withCommunicator { communicator in
             let loaded = try Launch.loadConfig(config, overrides: overrides, communicator: communicator)
             try Trainer(loaded: loaded, communicator: communicator).benchmark(steps: steps)

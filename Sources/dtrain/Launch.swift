@@ -1,4 +1,5 @@
 import Comm
+import Engine
 import Foundation
 import Trainer
 
@@ -9,6 +10,8 @@ enum Launch {
     /// An error every rank knows of ends every rank with MPI finalised; any other error ends the whole job through
     /// the communicator's exit handler (MPI_Abort), since the other ranks may be waiting in a collective.
     static func withCommunicator(_ body: (MPICommunicator) throws -> Int32) -> Never {
+        // Before MPI and any other thread start: this may re-execute the program with faster BLAS kernels.
+        BLASKernelChoice.applyFastest()
         let communicator = MPICommunicator.start()
         let status: Int32
         do {
