@@ -2,7 +2,9 @@ import Foundation
 
 /// A thread that watches the collective in progress and turns a stall into one line, then into the end of the job.
 ///
-/// The thread sleeps until a collective has lasted `StallPolicy.warningSeconds`; then the lowest rank that is not
+/// The thread looks at the collective in progress ten times a second (a collective's begin and end only set a
+/// field, so a normal step pays no thread wake-ups); once one has lasted `StallPolicy.warningSeconds`, the lowest
+/// rank that is not
 /// late prints the line that names the late ranks (those that have not announced the collective yet). When every
 /// rank has announced it but it has not completed, a rank stopped inside it is named if it runs on this host (its
 /// process state in /proc is "stopped"); otherwise the line says that every rank reached it. At `timeoutSeconds`
@@ -20,10 +22,10 @@ final class StallWatch: @unchecked Sendable {
 
     private let rank: Int
     private let identities: [RankIdentity]
-    private let condition = NSCondition()
+    /// How often the thread looks.
+    private static let interval = 0.1
+    private let lock = NSLock()
     private var current: Collective?
-    /// Counts collectives, so that the thread can tell the one it timed from the next one.
-    private var generation = 0
 
     init(rank: Int, identities: [RankIdentity]) {
         self.rank = rank
@@ -35,26 +37,18 @@ final class StallWatch: @unchecked Sendable {
 
     /// A collective begins: `call` names it, `activity` says what the ranks are doing.
     func begin(_ call: String, activity: String, policy: StallPolicy) {
-        condition.withLock {
-            current = Collective(call: call, activity: activity, policy: policy, start: .now)
-            generation += 1
-            condition.signal()
-        }
+        lock.withLock { current = Collective(call: call, activity: activity, policy: policy, start: .now) }
     }
 
     /// The ranks that have not announced the collective yet, as far as this rank knows.
     func update(late: [Int]) {
-        condition.withLock { current?.late = late }
+        lock.withLock { current?.late = late }
     }
 
     /// The collective has completed; a stall that was reported is reported as ended.
     func end() {
-        let ended: Collective? = condition.withLock {
-            defer {
-                current = nil
-                generation += 1
-                condition.signal()
-            }
+        let ended: Collective? = lock.withLock {
+            defer { current = nil }
             return current
         }
         if let ended, ended.warned, isReporter(ended) {
@@ -64,38 +58,32 @@ final class StallWatch: @unchecked Sendable {
     }
 
     private func watch() {
-        condition.lock()
         while true {
-            guard let collective = current else {
-                condition.wait()
+            Thread.sleep(forTimeInterval: Self.interval)
+            lock.lock()
+            guard var collective = current else {
+                lock.unlock()
                 continue
             }
-            let watched = generation
             let policy = collective.policy
-            let seconds = collective.warned ? policy.timeoutSeconds : policy.warningSeconds
-            if collective.warned && policy.timeoutSeconds <= 0 {
-                condition.wait()
-                continue
-            }
-            let deadline = Date(timeIntervalSinceNow: seconds - (ContinuousClock.now - collective.start) / .seconds(1))
-            if condition.wait(until: deadline) || generation != watched { continue }
-            // The same collective, still going at its deadline.
-            guard var stalled = current else { continue }
-            let waited = (ContinuousClock.now - stalled.start) / .seconds(1)
-            if !stalled.warned {
-                stalled.warned = true
-                current = stalled
-                if isReporter(stalled) {
-                    printLine(describe(stalled, waited: waited) + (policy.timeoutSeconds > 0
+            let waited = (ContinuousClock.now - collective.start) / .seconds(1)
+            if !collective.warned, waited >= policy.warningSeconds {
+                collective.warned = true
+                current = collective
+                lock.unlock()
+                if isReporter(collective) {
+                    printLine(describe(collective, waited: waited) + (policy.timeoutSeconds > 0
                         ? String(format: "; the job ends if it has not completed after %.0f s", policy.timeoutSeconds)
                         : ""))
                 }
-                continue
+            } else if collective.warned, policy.timeoutSeconds > 0, waited >= policy.timeoutSeconds {
+                lock.unlock()
+                if !isReporter(collective) { sleep(2) }
+                printLine(describe(collective, waited: waited) + "; ending the job")
+                _exit(MPICommunicator.stallStatus)
+            } else {
+                lock.unlock()
             }
-            condition.unlock()
-            if !isReporter(stalled) { sleep(2) }
-            printLine(describe(stalled, waited: waited) + "; ending the job")
-            _exit(MPICommunicator.stallStatus)
         }
     }
 
