@@ -1,22 +1,28 @@
 import Engine
 import Foundation
 
-/// Reads samples of a dataset file and turns them into normalised Float batches.
+/// Reads samples of a dataset file of decoded images and turns them into normalised Float batches.
 ///
 /// A file whose images fit in `cacheBytes` is read once, whole, into memory (sequential I/O, then no I/O at all);
 /// larger files are read per sample through HDF5's chunk cache, which the sampler's chunk windows keep warm.
-public final class BatchLoader: @unchecked Sendable {
+/// With `cropPadding`, training batches get the CIFAR augmentation: each image padded with that many black pixels
+/// on every side, a random crop of its own size taken, and a horizontal flip with probability one half, every draw
+/// from Philox keyed by (seed, epoch, sample index).
+public final class BatchLoader: BatchSource, @unchecked Sendable {
     /// The file read.
     public let dataset: DatasetFile
     private let cache: [UInt8]?
     private let sampleBytes: Int
+    private let augmentation: (padding: Int, seed: UInt64)?
     // (x / 255 - mean[c]) / std[c] for every byte value x of every channel c: one lookup per pixel.
     private let table: [Float]
     private let lock = NSLock()
 
-    /// A loader over `dataset` that keeps it in memory when its images take at most `cacheBytes`.
-    public init(dataset: DatasetFile, cacheBytes: Int) throws(DataError) {
+    /// A loader over `dataset` that keeps it in memory when its images take at most `cacheBytes`, and augments
+    /// training batches when `cropPadding` is given.
+    public init(dataset: DatasetFile, cacheBytes: Int, cropPadding: Int? = nil, seed: UInt64 = 0) throws(DataError) {
         self.dataset = dataset
+        augmentation = cropPadding.map { ($0, seed) }
         sampleBytes = dataset.sampleShape.reduce(1, *)
         let channels = dataset.sampleShape[0]
         var table = [Float](repeating: 0, count: channels * 256)
@@ -39,8 +45,52 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Whether the whole file is held in memory.
     public var isCached: Bool { cache != nil }
+    public var sampleShape: [Int] { dataset.sampleShape }
+    public var count: Int { dataset.count }
+    public var classNames: [String] { dataset.classNames }
+    public var chunkRows: Int { dataset.chunkRows }
+    public var chunkBytes: Int { dataset.chunkRows * sampleBytes }
+    public var mean: [Double] { dataset.mean }
+    public var std: [Double] { dataset.std }
+    public var path: String { dataset.path }
 
-    /// The samples at `indices`, in that order.
+    /// The samples at `indices`, in that order, augmented for `epoch` when the loader augments.
+    public func load(_ indices: [Int], epoch: Int) throws(DataError) -> Batch {
+        let batch = try load(indices)
+        if let augmentation { cropAndFlip(batch, padding: augmentation.padding, seed: augmentation.seed, epoch: epoch) }
+        return batch
+    }
+
+    /// Philox stream of the crop-and-flip draws of `epoch`.
+    static func stream(epoch: Int) -> UInt64 { 0xC1_0000 << 32 | UInt64(epoch) }
+
+    /// Replaces every image of `batch` by a random crop of itself padded by `padding` black pixels, maybe mirrored.
+    private func cropAndFlip(_ batch: Batch, padding: Int, seed: UInt64, epoch: Int) {
+        let (channels, height, width) = (dataset.sampleShape[0], dataset.sampleShape[1], dataset.sampleShape[2])
+        let philox = Philox(seed: seed), stream = Self.stream(epoch: epoch)
+        var original = [Float](repeating: 0, count: sampleBytes)
+        for (row, index) in batch.indices.enumerated() {
+            let image = batch.images.pointer + row * sampleBytes
+            original.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: image, count: sampleBytes) }
+            let base = UInt64(index) * 3
+            let top = philox.integer(below: 2 * padding + 1, stream: stream, index: base) - padding
+            let left = philox.integer(below: 2 * padding + 1, stream: stream, index: base + 1) - padding
+            let flip = philox.uniform(stream: stream, index: base + 2) < 0.5
+            for c in 0..<channels {
+                // A black pixel, normalised.
+                let black = Float(-dataset.mean[c] / dataset.std[c])
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let (sy, sx) = (y + top, (flip ? width - 1 - x : x) + left)
+                        let inside = sy >= 0 && sy < height && sx >= 0 && sx < width
+                        image[(c * height + y) * width + x] = inside ? original[(c * height + sy) * width + sx] : black
+                    }
+                }
+            }
+        }
+    }
+
+    /// The samples at `indices`, in that order, as stored.
     public func load(_ indices: [Int]) throws(DataError) -> Batch {
         let images = Tensor(zeros: [indices.count] + dataset.sampleShape)
         if let cache {

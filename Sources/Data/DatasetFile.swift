@@ -54,7 +54,7 @@ public final class DatasetFile: @unchecked Sendable {
         }
         if file.hasObject("encoded"), !file.hasObject("images") {
             throw .io(file: path, reason: "holds encoded images (layout version \(Self.encodedVersion), written by "
-                + "`dtrain pack imagefolder`); training reads decoded images [N, C, H, W] (layout version 1) only so far")
+                + "`dtrain pack imagefolder`), not decoded ones [N, C, H, W]; EncodedImageFile reads them")
         }
         images = try Self.openDataset(file, "images", expected: "uint8 [N, C, H, W]", type: .uint8)
         guard images.shape.count == 4, images.shape.allSatisfy({ $0 >= 1 }) else {

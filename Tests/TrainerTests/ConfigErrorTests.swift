@@ -50,7 +50,7 @@ import Trainer
 
     @Test func unknownKeyWithoutCloseMatchListsTheKnownKeys() {
         #expect(ConfigTesting.message(minimal(replacing: "global_batch = 32", with: "global_batch = 32\ncolour = 1"))
-            == "unknown key data.colour in test.toml (known keys: train, val, global_batch, eval_batch, shuffle, cache_mb)")
+            == "unknown key data.colour in test.toml (known keys: train, val, global_batch, eval_batch, shuffle, cache_mb, image_size, resize, augment, crop_padding, workers)")
     }
 
     @Test func wrongTypes() {
@@ -59,7 +59,7 @@ import Trainer
         #expect(ConfigTesting.message(ConfigTesting.minimal + "\n[run]\nepochs = 1.5")
             == "run.epochs in test.toml is a floating-point number, expected an integer")
         #expect(ConfigTesting.message(ConfigTesting.minimal + "\n[data.extra]\nx = 1")
-            == "unknown key data.extra in test.toml (known keys: train, val, global_batch, eval_batch, shuffle, cache_mb)")
+            == "unknown key data.extra in test.toml (known keys: train, val, global_batch, eval_batch, shuffle, cache_mb, image_size, resize, augment, crop_padding, workers)")
         #expect(ConfigTesting.message("run = 3\n" + ConfigTesting.minimal)
             == "run in test.toml is an integer, expected a table ([run])")
         #expect(ConfigTesting.message(ConfigTesting.minimal + "\n[schedule]\nname = \"multistep\"\nmilestones = [30, \"x\"]")

@@ -113,6 +113,11 @@ import Trainer
             eval_batch = 32
             shuffle = true
             cache_mb = 4096
+            # image_size is not set
+            # resize is not set
+            # augment is not set
+            crop_padding = 4
+            workers = 2
 
             [model]
             name = "lenet5"

@@ -15,19 +15,44 @@ public struct DataSettings: Sendable, Equatable {
     public var shuffle: Bool
     /// Datasets up to this many MiB are held in memory instead of read from disk (`cache_mb` ≥ 0, default 4096).
     public var cacheMB: Int
+    /// The side of the square network input made from encoded images (`image_size` ≥ 1; required for them).
+    public var imageSize: Int?
+    /// Evaluation resizes the shorter side of encoded images to this before the centre crop (`resize` ≥
+    /// `image_size`, default image_size x 8 / 7: 256 for 224).
+    public var resize: Int?
+    /// Training augmentation (`augment`): "none", "crop_flip" (decoded images: pad by `crop_padding`, random
+    /// crop, flip) or "random_resized_crop" (encoded images: RandomResizedCrop to `image_size`, flip); default
+    /// random_resized_crop for encoded images and none for decoded ones.
+    public var augment: Augmentation?
+    /// The padding of crop_flip (`crop_padding` ≥ 0, default 4).
+    public var cropPadding: Int
+    /// Threads per rank that decode encoded images (`workers` ≥ 1, default 2).
+    public var workers: Int
+
+    /// The training augmentations.
+    public enum Augmentation: String, Sendable, CaseIterable {
+        case none, cropFlip = "crop_flip", randomResizedCrop = "random_resized_crop"
+    }
 
     /// Settings with the given values; the evaluation batch defaults to the global batch.
     public init(train: String, validation: String? = nil, globalBatch: Int, evalBatch: Int? = nil,
-                shuffle: Bool = true, cacheMB: Int = 4096) {
+                shuffle: Bool = true, cacheMB: Int = 4096, imageSize: Int? = nil, resize: Int? = nil,
+                augment: Augmentation? = nil, cropPadding: Int = 4, workers: Int = 2) {
         self.train = train
         self.validation = validation
         self.globalBatch = globalBatch
         self.evalBatch = evalBatch ?? globalBatch
         self.shuffle = shuffle
         self.cacheMB = cacheMB
+        self.imageSize = imageSize
+        self.resize = resize
+        self.augment = augment
+        self.cropPadding = cropPadding
+        self.workers = workers
     }
 
-    static let keys = ["train", "val", "global_batch", "eval_batch", "shuffle", "cache_mb"]
+    static let keys = ["train", "val", "global_batch", "eval_batch", "shuffle", "cache_mb", "image_size", "resize",
+                       "augment", "crop_padding", "workers"]
 
     init(from section: SectionReader) throws(ConfigError) {
         var section = section
@@ -39,7 +64,15 @@ public struct DataSettings: Sendable, Equatable {
         }
         self.init(train: train, validation: try section.nonEmptyString("val"), globalBatch: globalBatch,
                   evalBatch: try section.integer("eval_batch", atLeast: 1), shuffle: try section.boolean("shuffle") ?? true,
-                  cacheMB: try section.integer("cache_mb", atLeast: 0) ?? 4096)
+                  cacheMB: try section.integer("cache_mb", atLeast: 0) ?? 4096,
+                  imageSize: try section.integer("image_size", atLeast: 1),
+                  resize: try section.integer("resize", atLeast: 1),
+                  augment: try section.choice("augment", of: Augmentation.self),
+                  cropPadding: try section.integer("crop_padding", atLeast: 0) ?? 4,
+                  workers: try section.integer("workers", atLeast: 1) ?? 2)
+        if let resize = self.resize, let imageSize = self.imageSize, resize < imageSize {
+            throw section.outOfRange("resize", "must be ≥ data.image_size = \(imageSize)", "\(resize)")
+        }
         try section.finish(context: "[data]")
     }
 
@@ -51,5 +84,10 @@ public struct DataSettings: Sendable, Equatable {
         writer.set("eval_batch", evalBatch)
         writer.set("shuffle", shuffle)
         writer.set("cache_mb", cacheMB)
+        writer.set("image_size", imageSize)
+        writer.set("resize", resize)
+        writer.set("augment", augment?.rawValue)
+        writer.set("crop_padding", cropPadding)
+        writer.set("workers", workers)
     }
 }

@@ -45,10 +45,10 @@ public final class Trainer {
 
     /// The pieces of a run that every subcommand (train, bench) sets up the same way.
     struct Setup {
-        let train: DatasetFile
-        let validation: DatasetFile?
-        let trainLoader: BatchLoader
-        let validationLoader: BatchLoader?
+        /// The training set's batches (augmented as configured).
+        let train: any BatchSource
+        /// The validation set's batches, if one is configured.
+        let validation: (any BatchSource)?
         let model: Model
         let optimizer: any Optimizer
         let schedule: any LearningRateSchedule
@@ -63,6 +63,35 @@ public final class Trainer {
         return communicator.rank == 0 ? error : error.onOtherRanks
     }
 
+    /// A loader for the dataset file at `path`: decoded images as stored (augmented with crop_flip if configured),
+    /// or encoded images decoded to `data.image_size` (RandomResizedCrop unless `data.augment` says otherwise).
+    func openBatches(_ path: String, training: Bool, cacheBytes: Int) throws -> any BatchSource {
+        let data = config.data
+        guard EncodedImageFile.holdsEncodedImages(path) else {
+            if data.augment == .randomResizedCrop {
+                throw TrainerError.invalid("data.augment = \"random_resized_crop\" needs encoded images, but \(path) holds decoded ones; use \"crop_flip\" or \"none\"")
+            }
+            let dataset = try DatasetFile(path: path)
+            return try BatchLoader(dataset: dataset, cacheBytes: cacheBytes,
+                                   cropPadding: training && data.augment == .cropFlip ? data.cropPadding : nil,
+                                   seed: config.run.seed)
+        }
+        guard let size = data.imageSize else {
+            throw TrainerError.invalid("\(path) holds encoded images: set data.image_size, the side of the network input (e.g. 224)")
+        }
+        if data.augment == .cropFlip {
+            throw TrainerError.invalid("data.augment = \"crop_flip\" is for decoded images, but \(path) holds encoded ones; use \"random_resized_crop\" or \"none\"")
+        }
+        let file = try EncodedImageFile(path: path)
+        let evaluation = ImageTransform(kind: .resizeCenterCrop(resize: data.resize ?? size * 8 / 7), size: size,
+                                        seed: config.run.seed, mean: file.mean, std: file.std)
+        let augmenting = training && (data.augment ?? .randomResizedCrop) == .randomResizedCrop
+        let trainingTransform = augmenting
+            ? ImageTransform(kind: .randomResizedCrop, size: size, seed: config.run.seed, mean: file.mean, std: file.std) : nil
+        return try DecodingLoader(file: file, training: trainingTransform, evaluation: evaluation, workers: data.workers,
+                                  cacheBytes: cacheBytes)
+    }
+
     /// Runs `body` on every rank of this run's communicator and agrees on the outcome.
     func collectively<T>(_ body: () throws -> T) throws(TrainerError) -> T {
         try agreeing(communicator, body)
@@ -70,9 +99,10 @@ public final class Trainer {
 
     func setUp() throws(TrainerError) -> Setup {
         let (rank, size) = (communicator.rank, communicator.size)
-        let (train, validation) = try collectively { () throws -> (DatasetFile, DatasetFile?) in
-            let train = try DatasetFile(path: config.data.train)
-            let validation = try config.data.validation.map { try DatasetFile(path: $0) }
+        let cacheBytes = config.data.cacheMB << 20
+        let (train, validation) = try collectively { () throws -> (any BatchSource, (any BatchSource)?) in
+            let train = try openBatches(config.data.train, training: true, cacheBytes: cacheBytes)
+            let validation = try config.data.validation.map { try openBatches($0, training: false, cacheBytes: cacheBytes) }
             if let validation, validation.sampleShape != train.sampleShape || validation.classNames.count != train.classNames.count {
                 throw TrainerError.invalid("data.val \(validation.path) holds \(validation.classNames.count) classes of \(validation.sampleShape), but data.train \(train.path) holds \(train.classNames.count) classes of \(train.sampleShape)")
             }
@@ -102,12 +132,7 @@ public final class Trainer {
         communicator.broadcast(UnsafeMutableRawBufferPointer(model.parameters.buffer), root: 0)
         communicator.broadcast(UnsafeMutableRawBufferPointer(model.buffers.buffer), root: 0)
 
-        let cacheBytes = config.data.cacheMB << 20
-        let (trainLoader, validationLoader) = try collectively { () throws -> (BatchLoader, BatchLoader?) in
-            (try BatchLoader(dataset: train, cacheBytes: cacheBytes),
-             try validation.map { try BatchLoader(dataset: $0, cacheBytes: cacheBytes) })
-        }
-        let windowChunks = trainLoader.isCached ? Int.max : max(1, cacheBytes / max(1, train.chunkRows * train.sampleShape.reduce(1, *)))
+        let windowChunks = train.isCached ? Int.max : max(1, cacheBytes / max(1, train.chunkBytes))
         let sampler = GlobalSampler(count: train.count, globalBatch: globalBatch, seed: config.run.seed,
                                     shuffle: config.data.shuffle, chunkRows: train.chunkRows, windowChunks: windowChunks)
         let totalSteps = config.run.maxSteps.map { min($0, sampler.stepsPerEpoch * config.run.epochs) }
@@ -116,8 +141,7 @@ public final class Trainer {
             if rank == 0 { try FileManager.default.createDirectory(atPath: config.run.outputDirectory, withIntermediateDirectories: true) }
             return try RunLog(enabled: rank == 0, metricsPath: rank == 0 ? config.run.outputDirectory + "/metrics.jsonl" : nil)
         }
-        return Setup(train: train, validation: validation, trainLoader: trainLoader, validationLoader: validationLoader,
-                     model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
+        return Setup(train: train, validation: validation, model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
                      schedule: config.schedule.makeSchedule(baseLR: config.optimizer.learningRate, globalBatch: globalBatch,
                                                             stepsPerEpoch: sampler.stepsPerEpoch, totalSteps: totalSteps),
                      sampler: sampler, totalSteps: totalSteps, log: log)
@@ -146,7 +170,7 @@ public final class Trainer {
         log.line("dtrain: \(size) rank\(size == 1 ? "" : "s"), \(config.model.name) with \(model.parameterCount) parameters, "
                  + "\(setup.train.count) training samples of \(setup.train.sampleShape), global batch \(config.data.globalBatch) "
                  + "(\(config.data.globalBatch / size) per rank), \(sampler.stepsPerEpoch) steps per epoch"
-                 + (setup.trainLoader.isCached ? ", data in memory" : ""))
+                 + (setup.train.isCached ? ", data in memory" : ""))
         log.line("config:\n" + loaded.resolvedText)
 
         var position = try resumePosition(resume, setup: setup)
@@ -164,9 +188,9 @@ public final class Trainer {
             let first = epoch == position.epoch ? position.stepInEpoch : 0
             let last = min(sampler.stepsPerEpoch, first + totalSteps - position.step)
             guard last > first else { break }
-            let loader = setup.trainLoader
+            let loader = setup.train
             let prefetcher = Prefetcher(steps: first..<last) { step throws(DataError) in
-                try loader.load(sampler.indices(in: order, step: step, rank: rank, worldSize: size))
+                try loader.load(sampler.indices(in: order, step: step, rank: rank, worldSize: size), epoch: epoch)
             }
             defer { prefetcher.stop() }
             for step in first..<last {
@@ -313,9 +337,9 @@ public final class Trainer {
         let order = setup.sampler.order(epoch: 0)
         let stepsPerEpoch = setup.sampler.stepsPerEpoch
         let gradient = Tensor(zeros: [config.data.globalBatch / size] + setup.model.outputShape)
-        let loader = setup.trainLoader, sampler = setup.sampler
+        let loader = setup.train, sampler = setup.sampler
         let prefetcher = Prefetcher(steps: 0..<(warmup + steps)) { step throws(DataError) in
-            try loader.load(sampler.indices(in: order, step: step % stepsPerEpoch, rank: rank, worldSize: size))
+            try loader.load(sampler.indices(in: order, step: step % stepsPerEpoch, rank: rank, worldSize: size), epoch: 0)
         }
         defer { prefetcher.stop() }
         var window = StepWindow()
@@ -360,7 +384,8 @@ public final class Trainer {
     /// Batch-norm running statistics are averaged across ranks first: each rank updated them from its own slice,
     /// and evaluating one model whatever the number of ranks needs one set of them.
     func evaluate(_ setup: Setup, epoch: Int, globalStep: Int) throws(TrainerError) -> Double? {
-        guard let validation = setup.validation, let loader = setup.validationLoader else { return nil }
+        guard let validation = setup.validation else { return nil }
+        let loader = validation
         let (model, size) = (setup.model, communicator.size)
         communicator.activity = "the validation after epoch \(epoch + 1)"
         averageBuffers(model)
