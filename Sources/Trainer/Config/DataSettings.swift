@@ -15,7 +15,8 @@ public struct DataSettings: Sendable, Equatable {
     public var shuffle: Bool
     /// Datasets up to this many MiB are held in memory instead of read from disk (`cache_mb` ≥ 0, default 4096).
     public var cacheMB: Int
-    /// The side of the square network input made from encoded images (`image_size` ≥ 1; required for them).
+    /// The side of the square network input made from encoded images (`image_size` ≥ 1; required for them, and
+    /// not used for decoded images, which enter the network at their stored size).
     public var imageSize: Int?
     /// Evaluation resizes the shorter side of encoded images to this before the centre crop (`resize` ≥
     /// `image_size`, default image_size x 8 / 7: 256 for 224).
