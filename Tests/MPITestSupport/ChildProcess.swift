@@ -47,7 +47,7 @@ public final class ChildProcess {
     public func kill() {
         guard !finished else { return }
         // Collected before anything dies, so that orphans re-parented elsewhere are still found.
-        let tree = MPIRun.descendants(of: pid)
+        let tree = JobProcesses.descendants(of: pid)
         Glibc.kill(-pid, SIGKILL)
         tree.forEach { Glibc.kill($0, SIGKILL) }
         var raw: Int32 = 0

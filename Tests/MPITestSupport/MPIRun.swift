@@ -166,7 +166,7 @@ public enum MPIRun {
         }
         // mpirun starts the ranks in process groups of their own, so the tree is collected before anything dies
         // (orphans would be re-parented and lost). SIGTERM first lets mpirun tear the job down itself.
-        let tree = descendants(of: pid)
+        let tree = JobProcesses.descendants(of: pid)
         kill(-pid, SIGTERM)
         tree.forEach { kill($0, SIGTERM) }
         let grace = ContinuousClock.now + .seconds(3)
@@ -181,27 +181,6 @@ public enum MPIRun {
     static func decode(_ raw: Int32) -> Int32 {
         let signal = raw & 0x7f
         return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
-    }
-
-    /// All processes below `root`, from the parent links in /proc.
-    static func descendants(of root: pid_t) -> [pid_t] {
-        var children: [pid_t: [pid_t]] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let nameEnd = stat.lastIndex(of: ")")
-            else { continue }
-            // Fields after the parenthesised command name: state, then the parent's pid.
-            let fields = stat[stat.index(after: nameEnd)...].split(separator: " ")
-            if fields.count > 1, let parent = pid_t(fields[1]) { children[parent, default: []].append(pid) }
-        }
-        var found: [pid_t] = [], pending = [root]
-        while let next = pending.popLast() {
-            let below = children[next] ?? []
-            found += below
-            pending += below
-        }
-        return found
     }
 
     static func read(_ path: String) -> String {

@@ -2,9 +2,9 @@ import Foundation
 
 /// The processes of an MPI job a test started, found from the parent links in /proc, so that a test can stop one
 /// rank and check afterwards that every process of the job has ended.
-enum JobProcesses {
+public enum JobProcesses {
     /// Every process below `root`.
-    static func descendants(of root: pid_t) -> [pid_t] {
+    public static func descendants(of root: pid_t) -> [pid_t] {
         var children: [pid_t: [pid_t]] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry), let fields = statFields(pid), fields.count > 1,
@@ -21,7 +21,7 @@ enum JobProcesses {
     }
 
     /// The dtrain ranks below `root` by their rank (Open MPI puts OMPI_COMM_WORLD_RANK in their environment).
-    static func ranks(under root: pid_t) -> [Int: pid_t] {
+    public static func ranks(under root: pid_t) -> [Int: pid_t] {
         var ranks: [Int: pid_t] = [:]
         for pid in descendants(of: root) {
             guard let environment = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")) else { continue }
@@ -34,13 +34,13 @@ enum JobProcesses {
     }
 
     /// Whether `pid` is a live process (a zombie has ended; only its parent has yet to collect it).
-    static func isRunning(_ pid: pid_t) -> Bool {
+    public static func isRunning(_ pid: pid_t) -> Bool {
         guard let fields = statFields(pid), let state = fields.first else { return false }
         return state != "Z"
     }
 
     /// The command line of `pid`, its arguments joined by spaces ("" once it has ended).
-    static func commandLine(of pid: pid_t) -> String {
+    public static func commandLine(of pid: pid_t) -> String {
         guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return "" }
         return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
     }
