@@ -57,9 +57,15 @@ public enum BLASKernelChoice {
         }
         setenv(chosenVariable, core.isEmpty ? "default" : core, 1)
         if !core.isEmpty { setenv("OPENBLAS_CORETYPE", core, 1) }
-        execv("/proc/self/exe", UnsafePointer(CommandLine.unsafeArgv))
+        // The executable's own path, not /proc/self/exe: the process keeps its name ("dtrain" in ps and /proc).
+        execv(executablePath, UnsafePointer(CommandLine.unsafeArgv))
         // exec failed: go on with OpenBLAS's own choice.
         #endif
+    }
+
+    /// The running program's file.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
     }
 
     /// The "key: value" lines of /proc/cpuinfo's first processor.
@@ -98,7 +104,7 @@ public enum BLASKernelChoice {
     /// The probe figure of a child running with `OPENBLAS_CORETYPE=core` (unset for ""), or 0 if it fails.
     static func probe(_ core: String) -> Double {
         let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        child.executableURL = URL(fileURLWithPath: executablePath)
         var environment = ProcessInfo.processInfo.environment
         environment[probeVariable] = "1"
         environment["OPENBLAS_CORETYPE"] = core.isEmpty ? nil : core
