@@ -70,7 +70,7 @@ extension Trainer {
         // An update can overflow finite gradients into infinite parameters; such a state is never saved.
         let parameters = setup.model.parameters
         if !Reduction.allFinite(parameters.pointer, count: parameters.count) {
-            let bad = setup.model.parameterSegments.first { !Reduction.allFinite(parameters.pointer + $0.offset, count: $0.count) }
+            let bad = Self.firstNonFinite(parameters.pointer, of: setup.model)
             throw reportedByRankZero(diverged: "after step \(position.step): parameter \(bad?.name ?? "?") is not finite")
         }
         guard communicator.rank == 0 else { return }

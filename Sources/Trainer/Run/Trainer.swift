@@ -141,7 +141,8 @@ public final class Trainer {
             if rank == 0 { try FileManager.default.createDirectory(atPath: config.run.outputDirectory, withIntermediateDirectories: true) }
             return try RunLog(enabled: rank == 0, metricsPath: rank == 0 ? config.run.outputDirectory + "/metrics.jsonl" : nil)
         }
-        return Setup(train: train, validation: validation, model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
+        return Setup(train: train, validation: validation, model: model,
+                     optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
                      schedule: config.schedule.makeSchedule(baseLR: config.optimizer.learningRate, globalBatch: globalBatch,
                                                             stepsPerEpoch: sampler.stepsPerEpoch, totalSteps: totalSteps),
                      sampler: sampler, totalSteps: totalSteps, log: log)
@@ -294,7 +295,7 @@ public final class Trainer {
         let t2 = Date()
         try stopIfAnyRankFailed(statistics[4] > 0, failure: readFailure.map { "\($0)" })
         // Every rank sees the same summed loss and gradients, so every rank stops here together, before the update.
-        try checkFinite(model, loss: statistics[0], epoch: epoch)
+        try checkFinite(model, loss: statistics[0])
         setup.optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
         let t3 = Date()
         return StepResult(loss: statistics[0], correct: statistics[1],
@@ -313,13 +314,17 @@ public final class Trainer {
 
     /// Stops the run, before the step's update and before any checkpoint of it, when the loss or a gradient is
     /// NaN or infinite, naming the first parameter whose gradient is.
-    func checkFinite(_ model: Model, loss: Double, epoch: Int) throws(TrainerError) {
-        let gradients = model.gradients.pointer
-        guard !loss.isFinite || !Reduction.allFinite(gradients, count: model.gradients.count) else { return }
-        let bad = model.parameterSegments.first { !Reduction.allFinite(gradients + $0.offset, count: $0.count) }
-        let what = bad.map { "the gradient of \($0.name)" } ?? "the loss"
+    func checkFinite(_ model: Model, loss: Double) throws(TrainerError) {
+        let gradients = model.gradients
+        guard !loss.isFinite || !Reduction.allFinite(gradients.pointer, count: gradients.count) else { return }
+        let what = Self.firstNonFinite(gradients.pointer, of: model).map { "the gradient of \($0.name)" } ?? "the loss"
         let meanLoss = String(format: "%.4g", loss / Double(config.data.globalBatch))
         throw reportedByRankZero(diverged: "\(communicator.activity): \(what) is not finite (loss \(meanLoss))")
+    }
+
+    /// The first parameter segment of `model` whose values in `buffer` (parameters or gradients) are not finite.
+    static func firstNonFinite(_ buffer: UnsafePointer<Float>, of model: Model) -> ParameterSegment? {
+        model.parameterSegments.first { !Reduction.allFinite(buffer + $0.offset, count: $0.count) }
     }
 
     /// A run that stopped being finite, reported by rank 0 with what the newest checkpoint is.
