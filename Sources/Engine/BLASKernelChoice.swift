@@ -39,11 +39,9 @@ public enum BLASKernelChoice {
             print(probeGFLOPs())
             exit(0)
         }
-        guard environment["OPENBLAS_CORETYPE"] == nil, environment[chosenVariable] == nil,
-              let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        guard environment["OPENBLAS_CORETYPE"] == nil, environment[chosenVariable] == nil, !CPUFeatures.fields.isEmpty
         else { return }
-        let fields = firstProcessorFields(cpu)
-        let flags = Set((fields["flags"] ?? "").split(separator: " ").map(String.init))
+        let fields = CPUFeatures.fields, flags = CPUFeatures.flags
         let key = [fields["model name"] ?? "", flags.sorted().joined(separator: " "), BLAS.build].joined(separator: "|")
         let cache = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/dtrain/openblas-core")
         let core: String
@@ -66,18 +64,6 @@ public enum BLASKernelChoice {
     /// The running program's file.
     static var executablePath: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
-    }
-
-    /// The "key: value" lines of /proc/cpuinfo's first processor.
-    static func firstProcessorFields(_ cpuinfo: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for line in cpuinfo.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.isEmpty { break }
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            fields[parts[0].trimmingCharacters(in: .whitespaces)] = parts[1].trimmingCharacters(in: .whitespaces)
-        }
-        return fields
     }
 
     /// sgemm GFLOP/s of the running process's OpenBLAS on one thread, on a 512^3 product and an im2col-shaped

@@ -1,5 +1,6 @@
-/// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) on NCHW tensors with weights laid out (O, C, kh, kw),
-/// by im2col and GEMM over groups of images.
+/// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) on NCHW tensors with weights laid out (O, C, kh, kw):
+/// by the direct kernels of `DirectConvolution` for stride 1 and kernels larger than 1x1, by im2col and GEMM over
+/// groups of images otherwise.
 ///
 /// A group of g images is unfolded side by side into one (C*kh*kw, g*oH*oW) matrix, so that the convolution of the
 /// whole group is one GEMM with the weight seen as an (O, C*kh*kw) matrix. One GEMM per image leaves small layers
@@ -8,6 +9,39 @@
 /// scattered into NCHW with the bias added in the same pass. A group of one image needs no scatter, and a pointwise
 /// convolution (1x1, stride 1, no padding) of one image needs no unfolding: the image already is the matrix.
 public enum Convolution {
+    /// How a convolution is computed.
+    public enum Method: Sendable, Equatable {
+        /// The direct kernels where they apply, unfolding and GEMM elsewhere.
+        case automatic
+        /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
+        /// chooses).
+        case unfolded(imagesPerGroup: Int?)
+        /// The direct kernels, for a geometry they apply to (`appliesDirectly(to:)`).
+        case direct
+
+        /// Whether the direct kernels compute a convolution of this geometry and these sizes.
+        func isDirect(for geometry: WindowGeometry, sizes: Sizes) -> Bool {
+            switch self {
+            case .automatic: return DirectConvolution.applies(to: geometry) && DirectConvolution.isFaster(sizes: sizes)
+            case .unfolded: return false
+            case .direct:
+                precondition(DirectConvolution.applies(to: geometry),
+                             "Convolution: the direct kernels do not compute \(geometry)")
+                return true
+            }
+        }
+
+        /// The images per GEMM asked for, when unfolded.
+        var imagesPerGroup: Int? {
+            if case .unfolded(let images) = self { return images }
+            return nil
+        }
+    }
+
+    /// Whether the direct kernels compute this geometry: stride 1, a kernel larger than 1x1, padding smaller than
+    /// the kernel.
+    public static func appliesDirectly(to geometry: WindowGeometry) -> Bool { DirectConvolution.applies(to: geometry) }
+
     /// The sizes of a convolution, checked against each other.
     struct Sizes {
         let batch: Int, channels: Int, height: Int, width: Int
@@ -73,9 +107,9 @@ public enum Convolution {
 
     /// output = weight ⋆ input + bias, overwriting `output`.
     ///
-    /// `imagesPerGroup` fixes how many images share a GEMM (tests compare groupings); nil chooses by the sizes.
+    /// `method` chooses the kernels (tests compare them); the default picks by the geometry.
     public static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry: WindowGeometry,
-                               output: Tensor, workspace: Workspace, imagesPerGroup requested: Int? = nil) {
+                               output: Tensor, workspace: Workspace, method: Method = .automatic) {
         // input is (N,C,H,W), weight is (O,C,kh,kw), bias is (O), output is (N,O,oH,oW)
         let s = Sizes(function: "forward", input: input.shape, weight: weight.shape, output: output.shape,
                       geometry: geometry)
@@ -83,7 +117,12 @@ public enum Convolution {
             precondition(bias.shape == [s.outputChannels],
                          "Convolution.forward: bias \(bias.shape) must be [\(s.outputChannels)]")
         }
-        let group = imagesPerGroup(s, requested: requested)
+        if method.isDirect(for: geometry, sizes: s) {
+            DirectConvolution.forward(input: input, weight: weight, bias: bias, geometry: geometry, output: output,
+                                      sizes: s, workspace: workspace)
+            return
+        }
+        let group = imagesPerGroup(s, requested: method.imagesPerGroup)
         let columnsCount = geometry.isPointwise && group == 1 ? 0 : s.patch * group * s.positions
         let resultCount = group == 1 ? 0 : s.outputChannels * group * s.positions
         let scratch = workspace.buffer(count: columnsCount + resultCount)
@@ -129,26 +168,26 @@ public enum Convolution {
 
     /// inputGradient = the gradient of the loss with respect to the input, overwriting `inputGradient`.
     public static func backwardInput(outputGradient: Tensor, weight: Tensor, geometry: WindowGeometry,
-                                     inputGradient: Tensor, workspace: Workspace, imagesPerGroup: Int? = nil) {
+                                     inputGradient: Tensor, workspace: Workspace, method: Method = .automatic) {
         // outputGradient is (N,O,oH,oW), weight is (O,C,kh,kw), inputGradient is (N,C,H,W)
         let s = Sizes(function: "backwardInput", input: inputGradient.shape, weight: weight.shape,
                       output: outputGradient.shape, geometry: geometry)
         backward(sizes: s, input: nil, outputGradient: outputGradient, weight: weight, geometry: geometry,
                  weightGradient: nil, biasGradient: nil, inputGradient: inputGradient, workspace: workspace,
-                 imagesPerGroup: imagesPerGroup)
+                 method: method)
     }
 
     /// weightGradient += the gradient of the loss with respect to the weight, and biasGradient += the gradient with
     /// respect to the bias (the output gradient summed over the batch and the positions).
     public static func backwardWeight(input: Tensor, outputGradient: Tensor, geometry: WindowGeometry,
                                       weightGradient: Tensor, biasGradient: Tensor?, workspace: Workspace,
-                                      imagesPerGroup: Int? = nil) {
+                                      method: Method = .automatic) {
         // input is (N,C,H,W), outputGradient is (N,O,oH,oW), weightGradient is (O,C,kh,kw), biasGradient is (O)
         let s = Sizes(function: "backwardWeight", input: input.shape, weight: weightGradient.shape,
                       output: outputGradient.shape, geometry: geometry)
         backward(sizes: s, input: input, outputGradient: outputGradient, weight: nil, geometry: geometry,
                  weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: nil,
-                 workspace: workspace, imagesPerGroup: imagesPerGroup)
+                 workspace: workspace, method: method)
     }
 
     /// Both gradients in one pass over the groups, so that each group's output gradient is gathered once for the
@@ -156,7 +195,7 @@ public enum Convolution {
     /// `backwardInput`.
     public static func backward(input: Tensor, outputGradient: Tensor, weight: Tensor, geometry: WindowGeometry,
                                 weightGradient: Tensor, biasGradient: Tensor?, inputGradient: Tensor?,
-                                workspace: Workspace, imagesPerGroup: Int? = nil) {
+                                workspace: Workspace, method: Method = .automatic) {
         // input is (N,C,H,W), outputGradient is (N,O,oH,oW), weight is (O,C,kh,kw), inputGradient is (N,C,H,W)
         let s = Sizes(function: "backward", input: input.shape, weight: weight.shape, output: outputGradient.shape,
                       geometry: geometry)
@@ -168,24 +207,51 @@ public enum Convolution {
         }
         backward(sizes: s, input: input, outputGradient: outputGradient, weight: weight, geometry: geometry,
                  weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: inputGradient,
-                 workspace: workspace, imagesPerGroup: imagesPerGroup)
+                 workspace: workspace, method: method)
     }
 
-    /// The backward passes group by group: the output gradient of a group gathered into (O, g*oH*oW), the input
-    /// unfolded for the weight gradient, and the unfolded input gradient computed into the same columns (the weight
-    /// GEMM has consumed them) and folded back image by image.
+    /// The backward passes, direct or unfolded, and the bias gradient. Unfolded, they go group by group: the output
+    /// gradient of a group gathered into (O, g*oH*oW), the input unfolded for the weight gradient, and the unfolded
+    /// input gradient computed into the same columns (the weight GEMM has consumed them) and folded back image by
+    /// image.
     static func backward(sizes s: Sizes, input: Tensor?, outputGradient: Tensor, weight: Tensor?,
                          geometry: WindowGeometry, weightGradient: Tensor?, biasGradient: Tensor?,
-                         inputGradient: Tensor?, workspace: Workspace, imagesPerGroup requested: Int?) {
+                         inputGradient: Tensor?, workspace: Workspace, method: Method) {
         if let biasGradient {
             precondition(biasGradient.shape == [s.outputChannels],
                          "Convolution.backwardWeight: bias gradient \(biasGradient.shape) must be [\(s.outputChannels)]")
         }
+        if method.isDirect(for: geometry, sizes: s) {
+            if let weightGradient, let input {
+                DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
+                                                 weightGradient: weightGradient, sizes: s, workspace: workspace)
+            }
+            if let inputGradient, let weight {
+                DirectConvolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
+                                                inputGradient: inputGradient, sizes: s, workspace: workspace)
+            }
+        } else {
+            unfoldedBackward(sizes: s, input: input, outputGradient: outputGradient, weight: weight,
+                             geometry: geometry, weightGradient: weightGradient, inputGradient: inputGradient,
+                             workspace: workspace, imagesPerGroup: method.imagesPerGroup)
+        }
+        if let biasGradient {
+            let sums = workspace.buffer(count: s.outputChannels)
+            Reduction.channelSums(outputGradient.pointer, batch: s.batch, channels: s.outputChannels,
+                                  spatial: s.positions, into: sums)
+            Elementwise.addInPlace(biasGradient.pointer, sums, count: s.outputChannels)
+        }
+    }
+
+    /// The unfolded backward passes group by group (see `backward(sizes:...)`).
+    static func unfoldedBackward(sizes s: Sizes, input: Tensor?, outputGradient: Tensor, weight: Tensor?,
+                                 geometry: WindowGeometry, weightGradient: Tensor?, inputGradient: Tensor?,
+                                 workspace: Workspace, imagesPerGroup requested: Int?) {
         let group = imagesPerGroup(s, requested: requested)
         let columnsCount = geometry.isPointwise && group == 1 ? 0 : s.patch * group * s.positions
         let gatheredCount = group == 1 ? 0 : s.outputChannels * group * s.positions
-        let scratch = workspace.buffer(count: columnsCount + gatheredCount + s.outputChannels)
-        let columns = scratch, gathered = scratch + columnsCount, sums = gathered + gatheredCount
+        let scratch = workspace.buffer(count: columnsCount + gatheredCount)
+        let columns = scratch, gathered = scratch + columnsCount
         for first in stride(from: 0, to: s.batch, by: group) {
             let count = min(group, s.batch - first)
             let width = count * s.positions
@@ -232,11 +298,6 @@ public enum Convolution {
                     }
                 }
             }
-        }
-        if let biasGradient {
-            Reduction.channelSums(outputGradient.pointer, batch: s.batch, channels: s.outputChannels,
-                                  spatial: s.positions, into: sums)
-            Elementwise.addInPlace(biasGradient.pointer, sums, count: s.outputChannels)
         }
     }
 }

@@ -36,7 +36,7 @@ import Testing
             y.fill(.nan)
             Convolution.forward(input: tensor(GroupedConvolutionTests.inputShape, p.x),
                                 weight: tensor(p.weightShape, p.w), bias: tensor([4], p.b), geometry: geometry,
-                                output: y, workspace: workspace, imagesPerGroup: group)
+                                output: y, workspace: workspace, method: .unfolded(imagesPerGroup: group))
             expectClose(y.scalars, expected, absolute: 1e-4, "forward \(geometry), \(String(describing: group)) per group")
         }
     }
@@ -56,7 +56,7 @@ import Testing
             Convolution.backward(input: tensor(GroupedConvolutionTests.inputShape, p.x),
                                  outputGradient: tensor(p.outputShape, p.dy), weight: tensor(p.weightShape, p.w),
                                  geometry: geometry, weightGradient: dw, biasGradient: db, inputGradient: dx,
-                                 workspace: workspace, imagesPerGroup: group)
+                                 workspace: workspace, method: .unfolded(imagesPerGroup: group))
             expectClose(dx.scalars, expected.input, absolute: 1e-4, "input gradient \(what)")
             expectClose(dw.scalars, expected.weight, absolute: 1e-4, "weight gradient \(what)")
             expectClose(db.scalars, expected.bias, absolute: 1e-4, "bias gradient \(what)")
@@ -64,7 +64,7 @@ import Testing
             let dxAlone = Tensor(zeros: GroupedConvolutionTests.inputShape)
             Convolution.backwardInput(outputGradient: tensor(p.outputShape, p.dy), weight: tensor(p.weightShape, p.w),
                                       geometry: geometry, inputGradient: dxAlone, workspace: workspace,
-                                      imagesPerGroup: group)
+                                      method: .unfolded(imagesPerGroup: group))
             expectClose(dxAlone.scalars, expected.input, absolute: 1e-4, "backwardInput \(what)")
         }
     }
@@ -81,7 +81,7 @@ import Testing
             Convolution.backward(input: tensor(GroupedConvolutionTests.inputShape, p.x),
                                  outputGradient: tensor(p.outputShape, p.dy), weight: tensor(p.weightShape, p.w),
                                  geometry: geometry, weightGradient: dw, biasGradient: db, inputGradient: nil,
-                                 workspace: workspace, imagesPerGroup: group)
+                                 workspace: workspace, method: .unfolded(imagesPerGroup: group))
         }
         expectClose(dw.scalars, expected.weight.map { 2 * $0 }, absolute: 2e-4, "weight gradient after two calls")
         expectClose(db.scalars, expected.bias.map { 2 * $0 }, absolute: 2e-4, "bias gradient after two calls")

@@ -1,0 +1,429 @@
+/// Convolution with stride 1 computed from the image itself, without unfolding it: the forward pass, the input
+/// gradient (the same convolution of the output gradient with the flipped, transposed kernel) and the weight
+/// gradient, on NCHW tensors.
+///
+/// im2col writes kh*kw copies of the image for a GEMM to read back, which costs as much as the GEMM on layers of
+/// 16-64 channels. Here a register tile of 4 output channels x 4 output rows x one vector of output columns
+/// accumulates over every input channel and kernel tap: a tap loads 4 input vectors and broadcasts 4 weights for 16
+/// FMAs, all from L1. The image is first copied into a zero-padded buffer whose rows hold whole vectors, so that the
+/// tile runs without bounds tests; lanes, rows and output channels past the edges are computed on zeros and
+/// dropped. The weight gradient accumulates 4 output channels x 3 taps of one kernel row over all the positions of
+/// a group of images, in vectors summed once at the end.
+///
+/// The vectors are 16 floats with AVX-512 (32 registers: the 16 accumulators stay in registers), 8 for outputs at
+/// most 8 wide; without AVX-512 they are 8 floats and the tile is 3 rows high, to fit 16 registers.
+enum DirectConvolution {
+    /// Output channels per register tile.
+    static let channelsPerTile = 4
+    /// Kernel taps of one row per weight-gradient tile.
+    static let tapsPerTile = 3
+
+    /// Whether the direct kernels compute this geometry: stride 1, a kernel larger than 1x1 (a pointwise
+    /// convolution already is a GEMM on the image) and padding smaller than the kernel (so that the input gradient
+    /// is a convolution with non-negative padding).
+    static func applies(to g: WindowGeometry) -> Bool {
+        g.strideHeight == 1 && g.strideWidth == 1 && g.kernelHeight * g.kernelWidth > 1
+            && g.paddingHeight < g.kernelHeight && g.paddingWidth < g.kernelWidth
+    }
+
+    /// Whether the direct kernels are the faster way for these sizes. They are, measured layer by layer on
+    /// ResNet-20, ResNet-50 and LeNet-5 (1.3-3x the unfolded GEMM), except where rows of at most 8 outputs leave
+    /// an AVX-512 CPU with half-width vectors while the GEMM has a deep patch (ResNet-50's 7x7 stage: 37 against 52
+    /// GFLOP/s).
+    static func isFaster(sizes s: Convolution.Sizes) -> Bool {
+        !(CPUFeatures.hasAVX512 && s.outputWidth <= 8 && s.patch >= 1024)
+    }
+
+    /// The zero-padded copy of an image that the tiles read: rows of whole vectors plus the taps' reach, and whole
+    /// tiles of rows.
+    struct PaddedLayout {
+        let channels: Int, height: Int, width: Int
+        let top: Int, left: Int
+        let outputHeight: Int, outputWidth: Int
+        let kernelHeight: Int, kernelWidth: Int
+        let lanes: Int, rowsPerTile: Int
+        var segments: Int { (outputWidth + lanes - 1) / lanes }
+        var rowStride: Int { segments * lanes + roundUp(kernelWidth, DirectConvolution.tapsPerTile) - 1 }
+        var paddedHeight: Int { roundUp(outputHeight, rowsPerTile) + kernelHeight - 1 }
+        var planeStride: Int { paddedHeight * rowStride }
+        var count: Int { channels * planeStride }
+
+        /// Copies one (C, H, W) image into `padded`, with `top` rows and `left` columns of zeros before it and
+        /// zeros after it.
+        func pad(_ image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+            for c in 0..<channels {
+                let plane = padded + c * planeStride, source = image + c * height * width
+                Elementwise.zero(plane, count: top * rowStride)
+                for y in 0..<height {
+                    let row = plane + (top + y) * rowStride
+                    Elementwise.zero(row, count: left)
+                    Elementwise.copy(source + y * width, row + left, count: width)
+                    Elementwise.zero(row + left + width, count: rowStride - left - width)
+                }
+                Elementwise.zero(plane + (top + height) * rowStride,
+                                 count: (paddedHeight - top - height) * rowStride)
+            }
+        }
+    }
+
+    // MARK: Entry points
+
+    /// output = weight ⋆ input + bias for every image.
+    static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: WindowGeometry, output: Tensor,
+                        sizes s: Convolution.Sizes, workspace: Workspace) {
+        withVectors(outputWidth: s.outputWidth) { (vector, rows) in
+            let layout = PaddedLayout(channels: s.channels, height: s.height, width: s.width, top: g.paddingHeight,
+                                      left: g.paddingWidth, outputHeight: s.outputHeight, outputWidth: s.outputWidth,
+                                      kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, lanes: vector,
+                                      rowsPerTile: rows)
+            let packedCount = roundUp(s.outputChannels, channelsPerTile) * s.patch
+            let scratch = workspace.buffer(count: packedCount + layout.count)
+            packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: s.patch / s.channels,
+                        transposed: false, into: scratch)
+            for n in 0..<s.batch {
+                convolve(vector, rows: rows, image: input.pointer + n * s.imageCount, layout: layout,
+                         packed: scratch, bias: bias?.pointer, outputChannels: s.outputChannels,
+                         output: output.pointer + n * s.outputCount, padded: scratch + packedCount)
+            }
+        }
+    }
+
+    /// inputGradient = the convolution of the output gradient with the kernel flipped in both dimensions and with
+    /// its input and output channels exchanged, at padding kernel - 1 - padding.
+    static func backwardInput(outputGradient: Tensor, weight: Tensor, geometry g: WindowGeometry,
+                              inputGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
+        withVectors(outputWidth: s.width) { (vector, rows) in
+            let layout = PaddedLayout(channels: s.outputChannels, height: s.outputHeight, width: s.outputWidth,
+                                      top: g.kernelHeight - 1 - g.paddingHeight,
+                                      left: g.kernelWidth - 1 - g.paddingWidth, outputHeight: s.height,
+                                      outputWidth: s.width, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+                                      lanes: vector, rowsPerTile: rows)
+            let taps = g.kernelHeight * g.kernelWidth
+            let packedCount = roundUp(s.channels, channelsPerTile) * s.outputChannels * taps
+            let scratch = workspace.buffer(count: packedCount + layout.count)
+            packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: taps, transposed: true,
+                        into: scratch)
+            for n in 0..<s.batch {
+                convolve(vector, rows: rows, image: outputGradient.pointer + n * s.outputCount, layout: layout,
+                         packed: scratch, bias: nil, outputChannels: s.channels,
+                         output: inputGradient.pointer + n * s.imageCount, padded: scratch + packedCount)
+            }
+        }
+    }
+
+    /// weightGradient += the gradient of the loss with respect to the weight.
+    static func backwardWeight(input: Tensor, outputGradient: Tensor, geometry g: WindowGeometry,
+                               weightGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
+        withVectors(outputWidth: s.outputWidth) { (vector, rows) in
+            let layout = PaddedLayout(channels: s.channels, height: s.height, width: s.width, top: g.paddingHeight,
+                                      left: g.paddingWidth, outputHeight: s.outputHeight, outputWidth: s.outputWidth,
+                                      kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, lanes: vector,
+                                      rowsPerTile: 1)
+            let gradientRow = layout.segments * vector
+            let gradientPlane = s.outputHeight * gradientRow
+            let gradientImage = roundUp(s.outputChannels, channelsPerTile) * gradientPlane
+            // Images per group: the vectors of a tile are summed once per group, and one input plane and a tile's
+            // gradient planes of every image of the group stay in L2.
+            let perImage = (layout.planeStride + channelsPerTile * gradientPlane) * MemoryLayout<Float>.stride
+            let group = max(1, min(s.batch, weightGroupBytes / perImage))
+            let scratch = workspace.buffer(count: group * (layout.count + gradientImage))
+            let padded = scratch, gradients = scratch + group * layout.count
+            for first in stride(from: 0, to: s.batch, by: group) {
+                let count = min(group, s.batch - first)
+                for i in 0..<count {
+                    layout.pad(input.pointer + (first + i) * s.imageCount, into: padded + i * layout.count)
+                    // The gradient's rows padded with zeros to whole vectors, and zero planes up to a whole tile.
+                    let target = gradients + i * gradientImage
+                    let source = outputGradient.pointer + (first + i) * s.outputCount
+                    for o in 0..<s.outputChannels {
+                        for y in 0..<s.outputHeight {
+                            let row = target + o * gradientPlane + y * gradientRow
+                            Elementwise.copy(source + (o * s.outputHeight + y) * s.outputWidth, row,
+                                             count: s.outputWidth)
+                            Elementwise.zero(row + s.outputWidth, count: gradientRow - s.outputWidth)
+                        }
+                    }
+                    Elementwise.zero(target + s.outputChannels * gradientPlane,
+                                     count: gradientImage - s.outputChannels * gradientPlane)
+                }
+                accumulateWeightGradient(vector, padded: padded, layout: layout, gradients: gradients,
+                                         gradientImage: gradientImage, gradientPlane: gradientPlane,
+                                         images: count, outputChannels: s.outputChannels,
+                                         weightGradient: weightGradient.pointer)
+            }
+        }
+    }
+
+    /// Runs `body` with the vector width (16 or 8 floats) and tile height for this CPU and output width.
+    @inline(__always)
+    static func withVectors(outputWidth: Int, _ body: (_ lanes: Int, _ rows: Int) -> Void) {
+        if CPUFeatures.hasAVX512 {
+            body(outputWidth <= 8 ? 8 : 16, 4)
+        } else {
+            body(8, 3)
+        }
+    }
+
+    // MARK: Forward tiles
+
+    /// Packs the kernel for the tiles: [tile of 4 output channels][input channel][tap][4], zeros past the last
+    /// output channel. Transposed, the tile's output channels are the kernel's input channels, its input channels
+    /// the kernel's output channels, and the taps run backwards (the kernel flipped).
+    static func packWeights(_ weight: UnsafePointer<Float>, outputs: Int, inputs: Int, taps: Int, transposed: Bool,
+                            into packed: UnsafeMutablePointer<Float>) {
+        let tileOutputs = transposed ? inputs : outputs, tileInputs = transposed ? outputs : inputs
+        let tiles = (tileOutputs + channelsPerTile - 1) / channelsPerTile
+        var p = packed
+        for t in 0..<tiles {
+            for c in 0..<tileInputs {
+                for tap in 0..<taps {
+                    for j in 0..<channelsPerTile {
+                        let o = t * channelsPerTile + j
+                        if o >= tileOutputs {
+                            p[j] = 0
+                        } else if transposed {
+                            p[j] = weight[(c * inputs + o) * taps + taps - 1 - tap]
+                        } else {
+                            p[j] = weight[(o * inputs + c) * taps + tap]
+                        }
+                    }
+                    p += channelsPerTile
+                }
+            }
+        }
+    }
+
+    /// One image: pads it, then covers the output with tiles.
+    @inline(__always)
+    static func convolve(_ vector: Int, rows: Int, image: UnsafePointer<Float>, layout: PaddedLayout,
+                         packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int,
+                         output: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>) {
+        layout.pad(image, into: padded)
+        if vector == 16 {
+            convolvePadded(SIMD16<Float>.self, rows: rows, layout: layout, packed: packed, bias: bias,
+                           outputChannels: outputChannels, output: output, padded: padded)
+        } else {
+            convolvePadded(SIMD8<Float>.self, rows: rows, layout: layout, packed: packed, bias: bias,
+                           outputChannels: outputChannels, output: output, padded: padded)
+        }
+    }
+
+    /// Bytes of input rows a block of channels may take, so that the rows under a row of tiles stay in L1 while
+    /// every output channel and column reads them.
+    static let inputBlockBytes = 24 << 10
+
+    static func convolvePadded<V: SIMD>(_: V.Type, rows rowsPerTile: Int, layout: PaddedLayout,
+                                        packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                        outputChannels: Int, output: UnsafeMutablePointer<Float>,
+                                        padded: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+        let oH = layout.outputHeight, oW = layout.outputWidth, taps = layout.kernelHeight * layout.kernelWidth
+        let tileWeights = layout.channels * taps * channelsPerTile
+        // Channels are taken in blocks whose rows under one row of tiles fit in L1; the second block on adds to
+        // the sums the first left in the output.
+        let rowBytes = (rowsPerTile + layout.kernelHeight - 1) * layout.rowStride * MemoryLayout<Float>.stride
+        let block = max(1, min(layout.channels, inputBlockBytes / rowBytes))
+        for c0 in stride(from: 0, to: layout.channels, by: block) {
+            let channels = min(block, layout.channels - c0)
+            for y0 in stride(from: 0, to: oH, by: rowsPerTile) {
+                for o0 in stride(from: 0, to: outputChannels, by: channelsPerTile) {
+                    let outputs = min(channelsPerTile, outputChannels - o0)
+                    var initial = Start.zero
+                    if c0 > 0 {
+                        initial = .output
+                    } else if let bias {
+                        initial = .bias(bias[o0], outputs > 1 ? bias[o0 + 1] : 0, outputs > 2 ? bias[o0 + 2] : 0,
+                                        outputs > 3 ? bias[o0 + 3] : 0)
+                    }
+                    let weights = packed + o0 / channelsPerTile * tileWeights + c0 * taps * channelsPerTile
+                    for x0 in stride(from: 0, to: oW, by: V.scalarCount) {
+                        let target = output + (o0 * oH + y0) * oW + x0
+                        let source = UnsafePointer(padded + c0 * layout.planeStride + y0 * layout.rowStride + x0)
+                        if rowsPerTile == 4 {
+                            tile(V.self, fourRows: true, padded: source, layout: layout, channels: channels,
+                                 weights: weights, start: initial, output: target,
+                                 lanes: min(V.scalarCount, oW - x0), rows: min(4, oH - y0), outputs: outputs)
+                        } else {
+                            tile(V.self, fourRows: false, padded: source, layout: layout, channels: channels,
+                                 weights: weights, start: initial, output: target,
+                                 lanes: min(V.scalarCount, oW - x0), rows: min(3, oH - y0), outputs: outputs)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// What a tile's sums start from: zero, the bias of its 4 output channels, or the output it adds to.
+    enum Start {
+        case zero
+        case bias(Float, Float, Float, Float)
+        case output
+    }
+
+    @inline(__always)
+    static func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    /// 4 output channels x 3 or 4 rows x one vector of columns, summed over `channels` input channels and every
+    /// tap. The accumulators are named one by one: LLVM keeps them in registers only when no index reaches them.
+    @inline(__always)
+    static func tile<V: SIMD>(_: V.Type, fourRows: Bool, padded: UnsafePointer<Float>, layout: PaddedLayout,
+                              channels: Int, weights: UnsafePointer<Float>, start: Start,
+                              output: UnsafeMutablePointer<Float>, lanes: Int, rows: Int, outputs: Int)
+    where V.Scalar == Float {
+        let rowStride = layout.outputWidth, planeStride = layout.outputHeight * layout.outputWidth
+        @inline(__always) func get(_ o: Int, _ y: Int) -> V {
+            switch start {
+            case .zero: return V()
+            case .bias(let b0, let b1, let b2, let b3): return V(repeating: o == 0 ? b0 : o == 1 ? b1 : o == 2 ? b2 : b3)
+            case .output:
+                guard o < outputs && y < rows else { return V() }
+                let p = output + o * planeStride + y * rowStride
+                if lanes == V.scalarCount { return load(p) }
+                var v = V()
+                for l in 0..<lanes { v[l] = p[l] }
+                return v
+            }
+        }
+        var a00 = get(0, 0), a01 = get(0, 1), a02 = get(0, 2), a03 = fourRows ? get(0, 3) : V()
+        var a10 = get(1, 0), a11 = get(1, 1), a12 = get(1, 2), a13 = fourRows ? get(1, 3) : V()
+        var a20 = get(2, 0), a21 = get(2, 1), a22 = get(2, 2), a23 = fourRows ? get(2, 3) : V()
+        var a30 = get(3, 0), a31 = get(3, 1), a32 = get(3, 2), a33 = fourRows ? get(3, 3) : V()
+        let r = layout.rowStride
+        var w = weights, plane = padded
+        for _ in 0..<channels {
+            var row = plane
+            for _ in 0..<layout.kernelHeight {
+                for j in 0..<layout.kernelWidth {
+                    let p = row + j
+                    let x0: V = load(p), x1: V = load(p + r), x2: V = load(p + 2 * r)
+                    let w0 = V(repeating: w[0]), w1 = V(repeating: w[1])
+                    let w2 = V(repeating: w[2]), w3 = V(repeating: w[3])
+                    a00.addProduct(w0, x0); a01.addProduct(w0, x1); a02.addProduct(w0, x2)
+                    a10.addProduct(w1, x0); a11.addProduct(w1, x1); a12.addProduct(w1, x2)
+                    a20.addProduct(w2, x0); a21.addProduct(w2, x1); a22.addProduct(w2, x2)
+                    a30.addProduct(w3, x0); a31.addProduct(w3, x1); a32.addProduct(w3, x2)
+                    if fourRows {
+                        let x3: V = load(p + 3 * r)
+                        a03.addProduct(w0, x3); a13.addProduct(w1, x3); a23.addProduct(w2, x3); a33.addProduct(w3, x3)
+                    }
+                    w += channelsPerTile
+                }
+                row += r
+            }
+            plane += layout.planeStride
+        }
+        @inline(__always) func put(_ v: V, _ o: Int, _ y: Int) {
+            guard o < outputs && y < rows else { return }
+            let p = output + o * planeStride + y * rowStride
+            if lanes == V.scalarCount {
+                UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+            } else {
+                for l in 0..<lanes { p[l] = v[l] }
+            }
+        }
+        put(a00, 0, 0); put(a01, 0, 1); put(a02, 0, 2); put(a03, 0, 3)
+        put(a10, 1, 0); put(a11, 1, 1); put(a12, 1, 2); put(a13, 1, 3)
+        put(a20, 2, 0); put(a21, 2, 1); put(a22, 2, 2); put(a23, 2, 3)
+        put(a30, 3, 0); put(a31, 3, 1); put(a32, 3, 2); put(a33, 3, 3)
+    }
+
+    // MARK: Weight-gradient tiles
+
+    /// Bytes of input and gradient planes that the images of a weight-gradient group may take.
+    static let weightGroupBytes = 256 << 10
+
+    static func accumulateWeightGradient(_ vector: Int, padded: UnsafePointer<Float>,
+                                         layout: PaddedLayout, gradients: UnsafePointer<Float>, gradientImage: Int,
+                                         gradientPlane: Int, images: Int, outputChannels: Int,
+                                         weightGradient: UnsafeMutablePointer<Float>) {
+        if vector == 16 {
+            accumulateWeightGradient(SIMD16<Float>.self, padded: padded, layout: layout, gradients: gradients,
+                                     gradientImage: gradientImage, gradientPlane: gradientPlane, images: images,
+                                     outputChannels: outputChannels, weightGradient: weightGradient)
+        } else {
+            accumulateWeightGradient(SIMD8<Float>.self, padded: padded, layout: layout, gradients: gradients,
+                                     gradientImage: gradientImage, gradientPlane: gradientPlane, images: images,
+                                     outputChannels: outputChannels, weightGradient: weightGradient)
+        }
+    }
+
+    static func accumulateWeightGradient<V: SIMD & LaneSum>(_: V.Type, padded: UnsafePointer<Float>, layout: PaddedLayout,
+                                                  gradients: UnsafePointer<Float>, gradientImage: Int,
+                                                  gradientPlane: Int, images: Int, outputChannels: Int,
+                                                  weightGradient: UnsafeMutablePointer<Float>)
+    where V.Scalar == Float {
+        let kh = layout.kernelHeight, kw = layout.kernelWidth
+        for o0 in stride(from: 0, to: outputChannels, by: channelsPerTile) {
+            for c in 0..<layout.channels {
+                for i in 0..<kh {
+                    for j0 in stride(from: 0, to: kw, by: tapsPerTile) {
+                        let sums = weightTile(V.self, padded: padded + c * layout.planeStride + i * layout.rowStride + j0,
+                                              layout: layout, gradients: gradients + o0 * gradientPlane,
+                                              gradientImage: gradientImage, gradientPlane: gradientPlane,
+                                              images: images)
+                        for o in 0..<min(channelsPerTile, outputChannels - o0) {
+                            let target = weightGradient + (((o0 + o) * layout.channels + c) * kh + i) * kw + j0
+                            for t in 0..<min(tapsPerTile, kw - j0) { target[t] += sums[o * tapsPerTile + t] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The sums over a group of images and every output position of gradient[o0 + o] x input shifted by tap
+    /// (i, j0 + t), for o < 4 and t < 3, as [o * 3 + t].
+    @inline(__always)
+    static func weightTile<V: SIMD & LaneSum>(_: V.Type, padded: UnsafePointer<Float>, layout: PaddedLayout,
+                                    gradients: UnsafePointer<Float>, gradientImage: Int, gradientPlane: Int,
+                                    images: Int) -> InlineArray<12, Float> where V.Scalar == Float {
+        var a00 = V(), a01 = V(), a02 = V(), a10 = V(), a11 = V(), a12 = V()
+        var a20 = V(), a21 = V(), a22 = V(), a30 = V(), a31 = V(), a32 = V()
+        let segments = layout.segments, gradientRow = segments * V.scalarCount
+        for n in 0..<images {
+            var x = padded + n * layout.count
+            var g = gradients + n * gradientImage
+            for _ in 0..<layout.outputHeight {
+                for s in 0..<segments {
+                    let p = x + s * V.scalarCount, q = g + s * V.scalarCount
+                    let x0: V = load(p), x1: V = load(p + 1), x2: V = load(p + 2)
+                    let g0: V = load(q), g1: V = load(q + gradientPlane)
+                    let g2: V = load(q + 2 * gradientPlane), g3: V = load(q + 3 * gradientPlane)
+                    a00.addProduct(g0, x0); a01.addProduct(g0, x1); a02.addProduct(g0, x2)
+                    a10.addProduct(g1, x0); a11.addProduct(g1, x1); a12.addProduct(g1, x2)
+                    a20.addProduct(g2, x0); a21.addProduct(g2, x1); a22.addProduct(g2, x2)
+                    a30.addProduct(g3, x0); a31.addProduct(g3, x1); a32.addProduct(g3, x2)
+                }
+                x += layout.rowStride
+                g += gradientRow
+            }
+        }
+        return [a00.laneSum, a01.laneSum, a02.laneSum, a10.laneSum, a11.laneSum, a12.laneSum,
+                a20.laneSum, a21.laneSum, a22.laneSum, a30.laneSum, a31.laneSum, a32.laneSum]
+    }
+}
+
+@inline(__always)
+func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
+
+/// The sum of a vector's lanes by halving it (the standard library's `sum()` walks the lanes one by one).
+protocol LaneSum { var laneSum: Float { get } }
+
+extension SIMD8: LaneSum where Scalar == Float {
+    @inline(__always) var laneSum: Float {
+        let quarter = lowHalf + highHalf, pair = quarter.lowHalf + quarter.highHalf
+        return pair[0] + pair[1]
+    }
+}
+
+extension SIMD16: LaneSum where Scalar == Float {
+    @inline(__always) var laneSum: Float { (lowHalf + highHalf).laneSum }
+}
+
+extension SIMD where Scalar == Float {
+    /// self += a * b in one fused multiply-add.
+    @inline(__always)
+    mutating func addProduct(_ a: Self, _ b: Self) { self = self.addingProduct(a, b) }
+}
