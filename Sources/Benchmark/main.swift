@@ -47,28 +47,31 @@ if !json {
     print(String(format: "sgemm 64x3136x576     %6.1f GFLOP/s  (%4.1f%% of peak)", im2colShaped,
                  100 * im2colShaped / peak))
 }
-for name in models {
-    // Built here and released after its measurement: a model's layers hold its activations, so the next model's
-    // peak memory is its own.
-    let work = Workload(name)!
-    let timedSteps = work.name == "resnet50" || work.name == "resnet18" ? max(2, steps / 3) : steps
-    let result = try work.measure(steps: timedSteps)
-    let gflops = result.flopsPerImage * result.imagesPerSecond / 1e9
-    if json {
-        let fields: [(String, String)] = [
-            ("model", "\"\(work.name)\""), ("batch", "\(work.batch)"), ("threads", "\(threads)"),
-            ("images_per_second", String(format: "%.2f", result.imagesPerSecond)),
-            ("ms_per_step", String(format: "%.3f", 1000 * result.secondsPerStep)),
-            ("gflops", String(format: "%.2f", gflops)), ("peak_gflops", String(format: "%.2f", peak)),
-            ("sgemm_gflops", String(format: "%.2f", sgemm)),
-            ("peak_rss_mb", String(format: "%.1f", result.peakMegabytes)),
-            ("allocations_per_step", String(format: "%.2f", result.allocationsPerStep)),
-        ]
-        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
-    } else {
-        print(String(format: "%-9@ batch %3d  %8.1f img/s  %8.1f ms/step  %6.1f GFLOP/s  %5.1f%% of peak  "
-                        + "%5.1f%% of sgemm  peak RSS %7.1f MB  %.1f allocations/step",
-                     work.name, work.batch, result.imagesPerSecond, 1000 * result.secondsPerStep, gflops,
-                     100 * gflops / peak, 100 * gflops / sgemm, result.peakMegabytes, result.allocationsPerStep))
+// The models train on the engine's threads (OpenBLAS then runs on one, beside them).
+try ComputeThreads.with(threads: threads) {
+    for name in models {
+        // Built here and released after its measurement: a model's layers hold its activations, so the next model's
+        // peak memory is its own.
+        let work = Workload(name)!
+        let timedSteps = work.name == "resnet50" || work.name == "resnet18" ? max(2, steps / 3) : steps
+        let result = try work.measure(steps: timedSteps)
+        let gflops = result.flopsPerImage * result.imagesPerSecond / 1e9
+        if json {
+            let fields: [(String, String)] = [
+                ("model", "\"\(work.name)\""), ("batch", "\(work.batch)"), ("threads", "\(threads)"),
+                ("images_per_second", String(format: "%.2f", result.imagesPerSecond)),
+                ("ms_per_step", String(format: "%.3f", 1000 * result.secondsPerStep)),
+                ("gflops", String(format: "%.2f", gflops)), ("peak_gflops", String(format: "%.2f", peak)),
+                ("sgemm_gflops", String(format: "%.2f", sgemm)),
+                ("peak_rss_mb", String(format: "%.1f", result.peakMegabytes)),
+                ("allocations_per_step", String(format: "%.2f", result.allocationsPerStep)),
+            ]
+            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            print(String(format: "%-9@ batch %3d  %8.1f img/s  %8.1f ms/step  %6.1f GFLOP/s  %5.1f%% of peak  "
+                            + "%5.1f%% of sgemm  peak RSS %7.1f MB  %.1f allocations/step",
+                         work.name, work.batch, result.imagesPerSecond, 1000 * result.secondsPerStep, gflops,
+                         100 * gflops / peak, 100 * gflops / sgemm, result.peakMegabytes, result.allocationsPerStep))
+        }
     }
 }

@@ -12,6 +12,10 @@ public enum BatchNormalization {
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>, _ i: Int) -> Vector { Elementwise.load(p, i) }
 
+    /// Planes per thread below which splitting a pass over (n, c) planes costs more than it saves.
+    @inline(__always)
+    static func planeGrain(_ spatial: Int) -> Int { max(1, Elementwise.parallelGrain / max(spatial, 1)) }
+
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ i: Int) { Elementwise.store(v, p, i) }
 
@@ -20,7 +24,7 @@ public enum BatchNormalization {
     public static func centeredSquareSums(_ x: UnsafePointer<Float>, means: UnsafePointer<Float>, batch: Int,
                                           channels: Int, spatial: Int, into sums: UnsafeMutablePointer<Float>) {
         // x is (N,C,S), means and sums are (C)
-        for c in 0..<channels {
+        ComputeThreads.forEachRange(channels) { range in for c in range {
             let m = means[c], mv = Vector(repeating: m)
             var total = 0.0
             for n in 0..<batch {
@@ -29,7 +33,7 @@ public enum BatchNormalization {
                                               { let d = plane[$0] - m; return d * d })
             }
             sums[c] = Float(total)
-        }
+        } }
     }
 
     /// y = (x - means[c]) * inverseStds[c] * gammas[c] + betas[c], then max(y, 0) when `relu` (a NaN stays NaN),
@@ -39,9 +43,9 @@ public enum BatchNormalization {
                                  gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>, relu: Bool,
                                  batch: Int, channels: Int, spatial: Int) {
         // x and y are (N,C,S); means, inverseStds, gammas and betas are (C)
-        for n in 0..<batch {
-            for c in 0..<channels {
-                let offset = (n * channels + c) * spatial
+        ComputeThreads.forEachRange(batch * channels, grain: planeGrain(spatial)) { planes in
+            for plane in planes {
+                let c = plane % channels, offset = plane * spatial
                 let (source, target) = (x + offset, y + offset)
                 let (m, r, g, b) = (means[c], inverseStds[c], gammas[c], betas[c])
                 let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g),
@@ -71,7 +75,7 @@ public enum BatchNormalization {
                                     gradientSums: UnsafeMutablePointer<Float>,
                                     gradientDotSums: UnsafeMutablePointer<Float>) {
         // x, y and dy are (N,C,S); means, inverseStds and the sums are (C)
-        for c in 0..<channels {
+        ComputeThreads.forEachRange(channels) { range in for c in range {
             let (m, r) = (means[c], inverseStds[c])
             let (mv, rv) = (Vector(repeating: m), Vector(repeating: r))
             var sum = 0.0, dot = 0.0
@@ -95,7 +99,7 @@ public enum BatchNormalization {
             }
             gradientSums[c] = Float(sum)
             gradientDotSums[c] = Float(dot)
-        }
+        } }
     }
 
     /// dx = scales[c] * (g - meanGradients[c] - x̂ * meanGradientDots[c]) with g and x̂ as in `gradientSums`:
@@ -108,9 +112,9 @@ public enum BatchNormalization {
                                      inputGradient dx: UnsafeMutablePointer<Float>,
                                      batch: Int, channels: Int, spatial: Int) {
         // x, y, dy and dx are (N,C,S); the rest are (C)
-        for n in 0..<batch {
-            for c in 0..<channels {
-                let offset = (n * channels + c) * spatial
+        ComputeThreads.forEachRange(batch * channels, grain: planeGrain(spatial)) { planes in
+            for plane in planes {
+                let c = plane % channels, offset = plane * spatial
                 let (source, gradient, target) = (x + offset, dy + offset, dx + offset)
                 let (m, r, a, g0, d0) = (means[c], inverseStds[c], scales[c], meanGradients[c], meanGradientDots[c])
                 let (mv, rv, av) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: a))

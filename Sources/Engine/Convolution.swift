@@ -19,10 +19,10 @@ public enum Convolution {
         /// The direct kernels, for a geometry they apply to (`appliesDirectly(to:)`).
         case direct
 
-        /// Whether the direct kernels compute a convolution of this geometry and these sizes.
-        func isDirect(for geometry: WindowGeometry, sizes: Sizes) -> Bool {
+        /// Whether the direct kernels compute a convolution of this geometry.
+        func isDirect(for geometry: WindowGeometry) -> Bool {
             switch self {
-            case .automatic: return DirectConvolution.applies(to: geometry) && DirectConvolution.isFaster(sizes: sizes)
+            case .automatic: return DirectConvolution.applies(to: geometry)
             case .unfolded: return false
             case .direct:
                 precondition(DirectConvolution.applies(to: geometry),
@@ -80,8 +80,9 @@ public enum Convolution {
     static let maximumElements = 1 << 22
 
     /// The number of images unfolded into one GEMM: enough for `targetColumns` columns, never more than
-    /// `maximumElements` of buffers; groups are then evened out so that the last one is not a remnant. (Wider
-    /// groups measured slower on LeNet-5: the unfolded matrix then leaves the cache before the GEMM reads it.)
+    /// `maximumElements` of buffers, and at least one group per compute thread; groups are then evened out so that
+    /// the last one is not a remnant. (Wider groups measured slower on LeNet-5: the unfolded matrix then leaves the
+    /// cache before the GEMM reads it.)
     static func imagesPerGroup(_ s: Sizes, requested: Int?) -> Int {
         if let requested {
             precondition(requested > 0, "Convolution: \(requested) images per group must be positive")
@@ -89,7 +90,8 @@ public enum Convolution {
         }
         let perImage = (s.patch + s.outputChannels) * s.positions
         let wide = (targetColumns + s.positions - 1) / max(s.positions, 1)
-        let group = max(1, min(s.batch, wide, maximumElements / max(perImage, 1)))
+        let perThread = (s.batch + ComputeThreads.count - 1) / ComputeThreads.count
+        let group = max(1, min(perThread, wide, maximumElements / max(perImage, 1)))
         let groups = (s.batch + group - 1) / group
         return max(1, (s.batch + groups - 1) / max(groups, 1))
     }
@@ -117,7 +119,7 @@ public enum Convolution {
             precondition(bias.shape == [s.outputChannels],
                          "Convolution.forward: bias \(bias.shape) must be [\(s.outputChannels)]")
         }
-        if method.isDirect(for: geometry, sizes: s) {
+        if method.isDirect(for: geometry) {
             DirectConvolution.forward(input: input, weight: weight, bias: bias, geometry: geometry, output: output,
                                       sizes: s, workspace: workspace)
             return
@@ -125,10 +127,11 @@ public enum Convolution {
         let group = imagesPerGroup(s, requested: method.imagesPerGroup)
         let columnsCount = geometry.isPointwise && group == 1 ? 0 : s.patch * group * s.positions
         let resultCount = group == 1 ? 0 : s.outputChannels * group * s.positions
-        let scratch = workspace.buffer(count: columnsCount + resultCount)
-        let columns = scratch, result = scratch + columnsCount
-        for first in stride(from: 0, to: s.batch, by: group) {
-            let count = min(group, s.batch - first)
+        let scratch = workspace.buffer(count: ComputeThreads.count * (columnsCount + resultCount))
+        // Groups run on the compute threads, each with its own unfolded matrix and result.
+        ComputeThreads.forEach((s.batch + group - 1) / group) { index, thread in
+            let first = index * group, count = min(group, s.batch - first)
+            let columns = scratch + thread * (columnsCount + resultCount), result = columns + columnsCount
             let image = UnsafePointer(input.pointer + first * s.imageCount)
             let matrix: UnsafePointer<Float>
             if geometry.isPointwise && count == 1 {
@@ -221,7 +224,7 @@ public enum Convolution {
             precondition(biasGradient.shape == [s.outputChannels],
                          "Convolution.backwardWeight: bias gradient \(biasGradient.shape) must be [\(s.outputChannels)]")
         }
-        if method.isDirect(for: geometry, sizes: s) {
+        if method.isDirect(for: geometry) {
             if let weightGradient, let input {
                 DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
                                                  weightGradient: weightGradient, sizes: s, workspace: workspace)
@@ -243,59 +246,87 @@ public enum Convolution {
         }
     }
 
-    /// The unfolded backward passes group by group (see `backward(sizes:...)`).
+    /// The unfolded backward passes group by group (see `backward(sizes:...)`). The groups are dealt to the
+    /// compute threads in turn (task t takes groups t, t + tasks, ...); task 0 accumulates the weight gradient in
+    /// place, the others into buffers of their own that are added in task order at the end, so that the result
+    /// depends on the number of threads but not on their timing.
     static func unfoldedBackward(sizes s: Sizes, input: Tensor?, outputGradient: Tensor, weight: Tensor?,
                                  geometry: WindowGeometry, weightGradient: Tensor?, inputGradient: Tensor?,
                                  workspace: Workspace, imagesPerGroup requested: Int?) {
         let group = imagesPerGroup(s, requested: requested)
+        let groups = (s.batch + group - 1) / group, tasks = min(groups, ComputeThreads.count)
         let columnsCount = geometry.isPointwise && group == 1 ? 0 : s.patch * group * s.positions
         let gatheredCount = group == 1 ? 0 : s.outputChannels * group * s.positions
-        let scratch = workspace.buffer(count: columnsCount + gatheredCount)
-        let columns = scratch, gathered = scratch + columnsCount
-        for first in stride(from: 0, to: s.batch, by: group) {
-            let count = min(group, s.batch - first)
-            let width = count * s.positions
-            let gradient: UnsafePointer<Float>
-            if count == 1 {
-                gradient = UnsafePointer(outputGradient.pointer + first * s.outputCount)
+        let partialCount = weightGradient == nil ? 0 : s.outputChannels * s.patch
+        let perTask = columnsCount + gatheredCount + partialCount
+        let scratch = workspace.buffer(count: tasks * perTask)
+        ComputeThreads.forEach(tasks) { task, _ in
+            let columns = scratch + task * perTask, gathered = columns + columnsCount
+            let partial = gathered + gatheredCount
+            if task > 0 { Elementwise.zero(partial, count: partialCount) }
+            for index in stride(from: task, to: groups, by: tasks) {
+                let first = index * group, count = min(group, s.batch - first)
+                backwardGroup(sizes: s, first: first, count: count, input: input, outputGradient: outputGradient,
+                              weight: weight, geometry: geometry,
+                              weightGradient: task == 0 ? weightGradient?.pointer : partial,
+                              inputGradient: inputGradient, columns: columns, gathered: gathered)
+            }
+        }
+        if let weightGradient {
+            for task in 1..<max(tasks, 1) {
+                Elementwise.addInPlace(weightGradient.pointer, scratch + task * perTask + columnsCount + gatheredCount,
+                                       count: partialCount)
+            }
+        }
+    }
+
+    /// The backward passes of images [first, first + count), one group: weightGradient += (when given),
+    /// inputGradient = (when given).
+    static func backwardGroup(sizes s: Sizes, first: Int, count: Int, input: Tensor?, outputGradient: Tensor,
+                              weight: Tensor?, geometry: WindowGeometry, weightGradient: UnsafeMutablePointer<Float>?,
+                              inputGradient: Tensor?, columns: UnsafeMutablePointer<Float>,
+                              gathered: UnsafeMutablePointer<Float>) {
+        let width = count * s.positions
+        let gradient: UnsafePointer<Float>
+        if count == 1 {
+            gradient = UnsafePointer(outputGradient.pointer + first * s.outputCount)
+        } else {
+            // (g, O, oH*oW) -> (O, g*oH*oW)
+            for i in 0..<count {
+                for o in 0..<s.outputChannels {
+                    Elementwise.copy(outputGradient.pointer + (first + i) * s.outputCount + o * s.positions,
+                                     gathered + (o * count + i) * s.positions, count: s.positions)
+                }
+            }
+            gradient = UnsafePointer(gathered)
+        }
+        if let weightGradient, let input {
+            let matrix: UnsafePointer<Float>
+            if geometry.isPointwise && count == 1 {
+                matrix = UnsafePointer(input.pointer + first * s.imageCount)
             } else {
-                // (g, O, oH*oW) -> (O, g*oH*oW)
+                unfold(input, images: first, count: count, sizes: s, geometry: geometry, columns: columns)
+                matrix = UnsafePointer(columns)
+            }
+            // (O, g*oH*oW) x (g*oH*oW, C*kh*kw) -> (O, C*kh*kw), accumulated over the groups by beta = 1.
+            gemm(.none, .transposed, m: s.outputChannels, n: s.patch, k: width,
+                 a: gradient, b: matrix, beta: 1, c: weightGradient)
+        }
+        if let inputGradient, let weight {
+            let images = inputGradient.pointer + first * s.imageCount
+            if geometry.isPointwise && count == 1 {
+                // (C, O) x (O, oH*oW) -> (C, oH*oW), the image's gradient itself.
+                gemm(.transposed, .none, m: s.patch, n: width, k: s.outputChannels,
+                     a: weight.pointer, b: gradient, c: images)
+            } else {
+                // (C*kh*kw, O) x (O, g*oH*oW) -> (C*kh*kw, g*oH*oW), the gradient of the unfolded images.
+                gemm(.transposed, .none, m: s.patch, n: width, k: s.outputChannels,
+                     a: weight.pointer, b: gradient, c: columns)
+                images.update(repeating: 0, count: count * s.imageCount)
                 for i in 0..<count {
-                    for o in 0..<s.outputChannels {
-                        Elementwise.copy(outputGradient.pointer + (first + i) * s.outputCount + o * s.positions,
-                                         gathered + (o * count + i) * s.positions, count: s.positions)
-                    }
-                }
-                gradient = UnsafePointer(gathered)
-            }
-            if let weightGradient, let input {
-                let matrix: UnsafePointer<Float>
-                if geometry.isPointwise && count == 1 {
-                    matrix = UnsafePointer(input.pointer + first * s.imageCount)
-                } else {
-                    unfold(input, images: first, count: count, sizes: s, geometry: geometry, columns: columns)
-                    matrix = UnsafePointer(columns)
-                }
-                // (O, g*oH*oW) x (g*oH*oW, C*kh*kw) -> (O, C*kh*kw), accumulated over the groups by beta = 1.
-                gemm(.none, .transposed, m: s.outputChannels, n: s.patch, k: width,
-                     a: gradient, b: matrix, beta: 1, c: weightGradient.pointer)
-            }
-            if let inputGradient, let weight {
-                let images = inputGradient.pointer + first * s.imageCount
-                if geometry.isPointwise && count == 1 {
-                    // (C, O) x (O, oH*oW) -> (C, oH*oW), the image's gradient itself.
-                    gemm(.transposed, .none, m: s.patch, n: width, k: s.outputChannels,
-                         a: weight.pointer, b: gradient, c: images)
-                } else {
-                    // (C*kh*kw, O) x (O, g*oH*oW) -> (C*kh*kw, g*oH*oW), the gradient of the unfolded images.
-                    gemm(.transposed, .none, m: s.patch, n: width, k: s.outputChannels,
-                         a: weight.pointer, b: gradient, c: columns)
-                    images.update(repeating: 0, count: count * s.imageCount)
-                    for i in 0..<count {
-                        Im2col.col2im(columns: columns + i * s.positions, channels: s.channels, height: s.height,
-                                      width: s.width, geometry: geometry, image: images + i * s.imageCount,
-                                      rowStride: width)
-                    }
+                    Im2col.col2im(columns: columns + i * s.positions, channels: s.channels, height: s.height,
+                                  width: s.width, geometry: geometry, image: images + i * s.imageCount,
+                                  rowStride: width)
                 }
             }
         }

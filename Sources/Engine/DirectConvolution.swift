@@ -26,14 +26,6 @@ enum DirectConvolution {
             && g.paddingHeight < g.kernelHeight && g.paddingWidth < g.kernelWidth
     }
 
-    /// Whether the direct kernels are the faster way for these sizes. They are, measured layer by layer on
-    /// ResNet-20, ResNet-50 and LeNet-5 (1.3-3x the unfolded GEMM), except where rows of at most 8 outputs leave
-    /// an AVX-512 CPU with half-width vectors while the GEMM has a deep patch (ResNet-50's 7x7 stage: 37 against 52
-    /// GFLOP/s).
-    static func isFaster(sizes s: Convolution.Sizes) -> Bool {
-        !(CPUFeatures.hasAVX512 && s.outputWidth <= 8 && s.patch >= 1024)
-    }
-
     /// The zero-padded copy of an image that the tiles read: rows of whole vectors plus the taps' reach, and whole
     /// tiles of rows.
     struct PaddedLayout {
@@ -77,13 +69,14 @@ enum DirectConvolution {
                                       kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, lanes: vector,
                                       rowsPerTile: rows)
             let packedCount = roundUp(s.outputChannels, channelsPerTile) * s.patch
-            let scratch = workspace.buffer(count: packedCount + layout.count)
+            let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * layout.count)
             packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: s.patch / s.channels,
                         transposed: false, into: scratch)
-            for n in 0..<s.batch {
+            ComputeThreads.forEach(s.batch) { n, thread in
                 convolve(vector, rows: rows, image: input.pointer + n * s.imageCount, layout: layout,
                          packed: scratch, bias: bias?.pointer, outputChannels: s.outputChannels,
-                         output: output.pointer + n * s.outputCount, padded: scratch + packedCount)
+                         output: output.pointer + n * s.outputCount,
+                         padded: scratch + packedCount + thread * layout.count)
             }
         }
     }
@@ -100,13 +93,14 @@ enum DirectConvolution {
                                       lanes: vector, rowsPerTile: rows)
             let taps = g.kernelHeight * g.kernelWidth
             let packedCount = roundUp(s.channels, channelsPerTile) * s.outputChannels * taps
-            let scratch = workspace.buffer(count: packedCount + layout.count)
+            let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * layout.count)
             packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: taps, transposed: true,
                         into: scratch)
-            for n in 0..<s.batch {
+            ComputeThreads.forEach(s.batch) { n, thread in
                 convolve(vector, rows: rows, image: outputGradient.pointer + n * s.outputCount, layout: layout,
                          packed: scratch, bias: nil, outputChannels: s.channels,
-                         output: inputGradient.pointer + n * s.imageCount, padded: scratch + packedCount)
+                         output: inputGradient.pointer + n * s.imageCount,
+                         padded: scratch + packedCount + thread * layout.count)
             }
         }
     }
@@ -130,7 +124,7 @@ enum DirectConvolution {
             let padded = scratch, gradients = scratch + group * layout.count
             for first in stride(from: 0, to: s.batch, by: group) {
                 let count = min(group, s.batch - first)
-                for i in 0..<count {
+                ComputeThreads.forEach(count) { i, _ in
                     layout.pad(input.pointer + (first + i) * s.imageCount, into: padded + i * layout.count)
                     // The gradient's rows padded with zeros to whole vectors, and zero planes up to a whole tile.
                     let target = gradients + i * gradientImage
@@ -146,10 +140,13 @@ enum DirectConvolution {
                     Elementwise.zero(target + s.outputChannels * gradientPlane,
                                      count: gradientImage - s.outputChannels * gradientPlane)
                 }
-                accumulateWeightGradient(vector, padded: padded, layout: layout, gradients: gradients,
-                                         gradientImage: gradientImage, gradientPlane: gradientPlane,
-                                         images: count, outputChannels: s.outputChannels,
-                                         weightGradient: weightGradient.pointer)
+                // Threads take tiles of output channels: each writes its own rows of the weight gradient.
+                ComputeThreads.forEach((s.outputChannels + channelsPerTile - 1) / channelsPerTile) { tile, _ in
+                    accumulateWeightGradient(vector, padded: padded, layout: layout, gradients: gradients,
+                                             gradientImage: gradientImage, gradientPlane: gradientPlane,
+                                             images: count, outputChannels: s.outputChannels,
+                                             outputTile: tile, weightGradient: weightGradient.pointer)
+                }
             }
         }
     }
@@ -336,37 +333,38 @@ enum DirectConvolution {
 
     static func accumulateWeightGradient(_ vector: Int, padded: UnsafePointer<Float>,
                                          layout: PaddedLayout, gradients: UnsafePointer<Float>, gradientImage: Int,
-                                         gradientPlane: Int, images: Int, outputChannels: Int,
+                                         gradientPlane: Int, images: Int, outputChannels: Int, outputTile: Int,
                                          weightGradient: UnsafeMutablePointer<Float>) {
         if vector == 16 {
             accumulateWeightGradient(SIMD16<Float>.self, padded: padded, layout: layout, gradients: gradients,
                                      gradientImage: gradientImage, gradientPlane: gradientPlane, images: images,
-                                     outputChannels: outputChannels, weightGradient: weightGradient)
+                                     outputChannels: outputChannels, outputTile: outputTile,
+                                     weightGradient: weightGradient)
         } else {
             accumulateWeightGradient(SIMD8<Float>.self, padded: padded, layout: layout, gradients: gradients,
                                      gradientImage: gradientImage, gradientPlane: gradientPlane, images: images,
-                                     outputChannels: outputChannels, weightGradient: weightGradient)
+                                     outputChannels: outputChannels, outputTile: outputTile,
+                                     weightGradient: weightGradient)
         }
     }
 
+    /// weightGradient += the sums of one tile of 4 output channels (`outputTile`) over a group of images.
     static func accumulateWeightGradient<V: SIMD & LaneSum>(_: V.Type, padded: UnsafePointer<Float>, layout: PaddedLayout,
                                                   gradients: UnsafePointer<Float>, gradientImage: Int,
                                                   gradientPlane: Int, images: Int, outputChannels: Int,
-                                                  weightGradient: UnsafeMutablePointer<Float>)
+                                                  outputTile: Int, weightGradient: UnsafeMutablePointer<Float>)
     where V.Scalar == Float {
         let kh = layout.kernelHeight, kw = layout.kernelWidth
-        for o0 in stride(from: 0, to: outputChannels, by: channelsPerTile) {
-            for c in 0..<layout.channels {
-                for i in 0..<kh {
-                    for j0 in stride(from: 0, to: kw, by: tapsPerTile) {
-                        let sums = weightTile(V.self, padded: padded + c * layout.planeStride + i * layout.rowStride + j0,
-                                              layout: layout, gradients: gradients + o0 * gradientPlane,
-                                              gradientImage: gradientImage, gradientPlane: gradientPlane,
-                                              images: images)
-                        for o in 0..<min(channelsPerTile, outputChannels - o0) {
-                            let target = weightGradient + (((o0 + o) * layout.channels + c) * kh + i) * kw + j0
-                            for t in 0..<min(tapsPerTile, kw - j0) { target[t] += sums[o * tapsPerTile + t] }
-                        }
+        let o0 = outputTile * channelsPerTile
+        for c in 0..<layout.channels {
+            for i in 0..<kh {
+                for j0 in stride(from: 0, to: kw, by: tapsPerTile) {
+                    let sums = weightTile(V.self, padded: padded + c * layout.planeStride + i * layout.rowStride + j0,
+                                          layout: layout, gradients: gradients + o0 * gradientPlane,
+                                          gradientImage: gradientImage, gradientPlane: gradientPlane, images: images)
+                    for o in 0..<min(channelsPerTile, outputChannels - o0) {
+                        let target = weightGradient + (((o0 + o) * layout.channels + c) * kh + i) * kw + j0
+                        for t in 0..<min(tapsPerTile, kw - j0) { target[t] += sums[o * tapsPerTile + t] }
                     }
                 }
             }

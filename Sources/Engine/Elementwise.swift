@@ -18,18 +18,36 @@ public enum Elementwise {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Vector.self)
     }
 
+    /// Elements per thread below which splitting a pass costs more than it saves (about 10 µs of work).
+    static let parallelGrain = 1 << 15
+
+    /// Runs `body` over [0, count) in vector-aligned ranges, one per compute thread when there is enough work.
+    @inline(__always)
+    static func split(_ count: Int, _ body: (_ start: Int, _ end: Int) -> Void) {
+        if count < 2 * parallelGrain || ComputeThreads.count == 1 {
+            body(0, count)
+            return
+        }
+        let vectors = (count + width - 1) / width
+        ComputeThreads.forEachRange(vectors, grain: parallelGrain / width) { range in
+            body(range.lowerBound * width, min(range.upperBound * width, count))
+        }
+    }
+
     /// Applies `vector` to full vectors and `scalar` to the tail of a unary map y = f(x).
     @inline(__always)
     static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
                     _ vector: (Vector) -> Vector, _ scalar: (Float) -> Float) {
-        var i = 0
-        while i + width <= count {
-            store(vector(load(x, i)), y, i)
-            i += width
-        }
-        while i < count {
-            y[i] = scalar(x[i])
-            i += 1
+        split(count) { start, end in
+            var i = start
+            while i + width <= end {
+                store(vector(load(x, i)), y, i)
+                i += width
+            }
+            while i < end {
+                y[i] = scalar(x[i])
+                i += 1
+            }
         }
     }
 
@@ -37,14 +55,16 @@ public enum Elementwise {
     @inline(__always)
     static func map(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                     count: Int, _ vector: (Vector, Vector) -> Vector, _ scalar: (Float, Float) -> Float) {
-        var i = 0
-        while i + width <= count {
-            store(vector(load(a, i), load(b, i)), out, i)
-            i += width
-        }
-        while i < count {
-            out[i] = scalar(a[i], b[i])
-            i += 1
+        split(count) { start, end in
+            var i = start
+            while i + width <= end {
+                store(vector(load(a, i), load(b, i)), out, i)
+                i += width
+            }
+            while i < end {
+                out[i] = scalar(a[i], b[i])
+                i += 1
+            }
         }
     }
 

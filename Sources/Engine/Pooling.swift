@@ -54,7 +54,7 @@ public enum Pooling {
             maxForwardTwoByTwo(input: input.pointer, sizes: s, output: output.pointer, argmax: argmax)
             return
         }
-        for plane in 0..<s.planes {
+        ComputeThreads.forEachRange(s.planes) { planes in for plane in planes {
             let x = input.pointer + plane * s.planeCount
             let y = output.pointer + plane * s.outputPlaneCount
             let indices = argmax + plane * s.outputPlaneCount
@@ -74,7 +74,7 @@ public enum Pooling {
                 y[out] = best
                 indices[out] = Int32(bestIndex)
             }
-        }
+        } }
     }
 
     /// `maxForward` for 2x2 windows at stride 2 without padding (LeNet's pooling): every window lies inside the
@@ -82,7 +82,7 @@ public enum Pooling {
     /// The order of comparison is the general loop's, so ties and NaNs resolve the same way.
     static func maxForwardTwoByTwo(input: UnsafePointer<Float>, sizes s: Sizes, output: UnsafeMutablePointer<Float>,
                                    argmax: UnsafeMutablePointer<Int32>) {
-        for plane in 0..<s.planes {
+        ComputeThreads.forEachRange(s.planes) { planes in for plane in planes {
             let x = input + plane * s.planeCount
             let y = output + plane * s.outputPlaneCount
             let indices = argmax + plane * s.outputPlaneCount
@@ -106,7 +106,7 @@ public enum Pooling {
                     indices[oh * s.outputWidth + ow] = Int32(bestIndex)
                 }
             }
-        }
+        } }
     }
 
     /// inputGradient = each output gradient routed to the input element its window's maximum came from (overwrites).
@@ -120,13 +120,15 @@ public enum Pooling {
         let planes = inputGradient.shape[0] * inputGradient.shape[1]
         let planeCount = inputGradient.shape[2] * inputGradient.shape[3]
         let outputPlaneCount = outputGradient.shape[2] * outputGradient.shape[3]
-        inputGradient.fill(0)
-        for plane in 0..<planes {
-            let dx = inputGradient.pointer + plane * planeCount
-            let dy = outputGradient.pointer + plane * outputPlaneCount
-            let indices = argmax + plane * outputPlaneCount
-            for i in 0..<outputPlaneCount {
-                dx[Int(indices[i])] += dy[i]
+        ComputeThreads.forEachRange(planes) { range in
+            Elementwise.zero(inputGradient.pointer + range.lowerBound * planeCount, count: range.count * planeCount)
+            for plane in range {
+                let dx = inputGradient.pointer + plane * planeCount
+                let dy = outputGradient.pointer + plane * outputPlaneCount
+                let indices = argmax + plane * outputPlaneCount
+                for i in 0..<outputPlaneCount {
+                    dx[Int(indices[i])] += dy[i]
+                }
             }
         }
     }

@@ -98,10 +98,12 @@ public enum Reduction {
             for n in 0..<batch { Elementwise.addInPlace(sums, data + n * channels, count: channels) }
             return
         }
-        for c in 0..<channels {
-            var total = 0.0
-            for n in 0..<batch { total += sumInDouble(data + (n * channels + c) * spatial, count: spatial) }
-            sums[c] = Float(total)
+        ComputeThreads.forEachRange(channels) { range in
+            for c in range {
+                var total = 0.0
+                for n in 0..<batch { total += sumInDouble(data + (n * channels + c) * spatial, count: spatial) }
+                sums[c] = Float(total)
+            }
         }
     }
 

@@ -15,7 +15,9 @@ enum Launch {
         let communicator = MPICommunicator.start()
         let status: Int32
         do {
-            status = try body(communicator)
+            // The engine's threads start after MPI, and only for the work of this rank's share of the cores.
+            let threads = ComputeThreads.perRank(ranksOnNode: communicator.localSize)
+            status = try ComputeThreads.with(threads: threads) { try body(communicator) }
         } catch {
             let trainerError = error as? TrainerError ?? .invalid(String(describing: error))
             if case .reportedElsewhere = trainerError {} else {
