@@ -25,6 +25,9 @@ struct Workload {
     struct Result {
         let imagesPerSecond: Double
         let secondsPerStep: Double
+        /// CPU time of the process (every thread) per step: on a machine shared with other work, the figure that
+        /// the others' load does not inflate.
+        let cpuSecondsPerStep: Double
         /// Direct-convolution and dense FLOPs of one image's training step (three forward passes).
         let flopsPerImage: Double
         /// The process's peak resident memory while the model was built and trained.
@@ -72,11 +75,13 @@ struct Workload {
         step()  // warm-up: buffers, page faults, OpenBLAS's own buffers
         step()
         let allocationsBefore = TensorStorage.allocationCount
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = CPUTime.processSeconds
         for _ in 0..<steps { step() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpuSeconds = CPUTime.processSeconds - cpuStart
         let allocations = TensorStorage.allocationCount - allocationsBefore
         return Result(imagesPerSecond: Double(steps * batch) / seconds, secondsPerStep: seconds / Double(steps),
+                      cpuSecondsPerStep: cpuSeconds / Double(steps),
                       flopsPerImage: 3 * (try forwardFLOPs()), peakMegabytes: MemoryUsage.peakMegabytes,
                       allocationsPerStep: Double(allocations) / Double(steps))
     }

@@ -61,6 +61,7 @@ try ComputeThreads.with(threads: threads) {
                 ("model", "\"\(work.name)\""), ("batch", "\(work.batch)"), ("threads", "\(threads)"),
                 ("images_per_second", String(format: "%.2f", result.imagesPerSecond)),
                 ("ms_per_step", String(format: "%.3f", 1000 * result.secondsPerStep)),
+                ("cpu_ms_per_step", String(format: "%.3f", 1000 * result.cpuSecondsPerStep)),
                 ("gflops", String(format: "%.2f", gflops)), ("peak_gflops", String(format: "%.2f", peak)),
                 ("sgemm_gflops", String(format: "%.2f", sgemm)),
                 ("peak_rss_mb", String(format: "%.1f", result.peakMegabytes)),
@@ -68,9 +69,10 @@ try ComputeThreads.with(threads: threads) {
             ]
             print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         } else {
-            print(String(format: "%-9@ batch %3d  %8.1f img/s  %8.1f ms/step  %6.1f GFLOP/s  %5.1f%% of peak  "
-                            + "%5.1f%% of sgemm  peak RSS %7.1f MB  %.1f allocations/step",
-                         work.name, work.batch, result.imagesPerSecond, 1000 * result.secondsPerStep, gflops,
+            print(String(format: "%-9@ batch %3d  %8.1f img/s  %8.1f ms/step (CPU %8.1f ms)  %6.1f GFLOP/s  "
+                            + "%5.1f%% of peak  %5.1f%% of sgemm  peak RSS %7.1f MB  %.1f allocations/step",
+                         work.name, work.batch, result.imagesPerSecond, 1000 * result.secondsPerStep,
+                         1000 * result.cpuSecondsPerStep, gflops,
                          100 * gflops / peak, 100 * gflops / sgemm, result.peakMegabytes, result.allocationsPerStep))
         }
     }

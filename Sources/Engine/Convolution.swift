@@ -11,7 +11,7 @@
 public enum Convolution {
     /// How a convolution is computed.
     public enum Method: Sendable, Equatable {
-        /// The direct kernels where they apply, unfolding and GEMM elsewhere.
+        /// The direct kernels where they apply and their tiles are mostly filled, unfolding and GEMM elsewhere.
         case automatic
         /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
         /// chooses).
@@ -19,10 +19,12 @@ public enum Convolution {
         /// The direct kernels, for a geometry they apply to (`appliesDirectly(to:)`).
         case direct
 
-        /// Whether the direct kernels compute a convolution of this geometry.
-        func isDirect(for geometry: WindowGeometry) -> Bool {
+        /// Whether the direct kernels compute a convolution of this geometry and these sizes.
+        func isDirect(for geometry: WindowGeometry, sizes s: Sizes) -> Bool {
             switch self {
-            case .automatic: return DirectConvolution.applies(to: geometry)
+            case .automatic:
+                return DirectConvolution.applies(to: geometry)
+                    && DirectConvolution.fillsTiles(outputHeight: s.outputHeight, outputWidth: s.outputWidth)
             case .unfolded: return false
             case .direct:
                 precondition(DirectConvolution.applies(to: geometry),
@@ -51,6 +53,12 @@ public enum Convolution {
         /// oH*oW, the output positions of one image.
         var positions: Int { outputHeight * outputWidth }
         var imageCount: Int { channels * height * width }
+
+        /// Whether the one window covers the whole image, without padding (LeNet-5's conv3): the convolution is
+        /// then a fully connected layer, whose unfolded matrix is the batch itself, transposed.
+        func coversWholeImage(_ g: WindowGeometry) -> Bool {
+            g.kernelHeight == height && g.kernelWidth == width && g.paddingHeight == 0 && g.paddingWidth == 0
+        }
         var outputCount: Int { outputChannels * positions }
 
         init(function: String, input: [Int], weight: [Int], output: [Int], geometry: WindowGeometry) {
@@ -119,9 +127,20 @@ public enum Convolution {
             precondition(bias.shape == [s.outputChannels],
                          "Convolution.forward: bias \(bias.shape) must be [\(s.outputChannels)]")
         }
-        if method.isDirect(for: geometry) {
+        if method.isDirect(for: geometry, sizes: s) {
             DirectConvolution.forward(input: input, weight: weight, bias: bias, geometry: geometry, output: output,
                                       sizes: s, workspace: workspace)
+            return
+        }
+        if s.coversWholeImage(geometry) {
+            // (N, C*kh*kw) x (C*kh*kw, O) -> (N, O): the images are the rows of the unfolded matrix already.
+            gemm(.none, .transposed, m: s.batch, n: s.outputChannels, k: s.patch, a: input.pointer, b: weight.pointer,
+                 c: output.pointer)
+            if let bias {
+                for n in 0..<s.batch {
+                    Elementwise.addInPlace(output.pointer + n * s.outputChannels, bias.pointer, count: s.outputChannels)
+                }
+            }
             return
         }
         let group = imagesPerGroup(s, requested: method.imagesPerGroup)
@@ -224,7 +243,7 @@ public enum Convolution {
             precondition(biasGradient.shape == [s.outputChannels],
                          "Convolution.backwardWeight: bias gradient \(biasGradient.shape) must be [\(s.outputChannels)]")
         }
-        if method.isDirect(for: geometry) {
+        if method.isDirect(for: geometry, sizes: s) {
             if let weightGradient, let input {
                 DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
                                                  weightGradient: weightGradient, sizes: s, workspace: workspace)
@@ -232,6 +251,17 @@ public enum Convolution {
             if let inputGradient, let weight {
                 DirectConvolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
                                                 inputGradient: inputGradient, sizes: s, workspace: workspace)
+            }
+        } else if s.coversWholeImage(geometry) {
+            if let weightGradient, let input {
+                // (O, N) x (N, C*kh*kw) -> (O, C*kh*kw), accumulated.
+                gemm(.transposed, .none, m: s.outputChannels, n: s.patch, k: s.batch, a: outputGradient.pointer,
+                     b: input.pointer, beta: 1, c: weightGradient.pointer)
+            }
+            if let inputGradient, let weight {
+                // (N, O) x (O, C*kh*kw) -> (N, C*kh*kw)
+                gemm(.none, .none, m: s.batch, n: s.patch, k: s.outputChannels, a: outputGradient.pointer,
+                     b: weight.pointer, c: inputGradient.pointer)
             }
         } else {
             unfoldedBackward(sizes: s, input: input, outputGradient: outputGradient, weight: weight,

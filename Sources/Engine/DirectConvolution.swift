@@ -26,6 +26,18 @@ enum DirectConvolution {
             && g.paddingHeight < g.kernelHeight && g.paddingWidth < g.kernelWidth
     }
 
+    /// Whether the output fills the register tiles well enough for the direct kernels to beat the GEMM: at least
+    /// half of the vector lanes and tile rows computed are outputs. (LeNet-5's conv3, 5x5 to 1x1, fills 1 lane in 8
+    /// and 1 row in 4: it is a fully connected layer, and a GEMM.)
+    static func fillsTiles(outputHeight: Int, outputWidth: Int) -> Bool {
+        var filled = 0.0
+        withVectors(outputWidth: outputWidth) { lanes, rows in
+            filled = Double(outputWidth * outputHeight)
+                / Double(roundUp(outputWidth, lanes) * roundUp(outputHeight, rows))
+        }
+        return filled >= 0.5
+    }
+
     /// The zero-padded copy of an image that the tiles read: rows of whole vectors plus the taps' reach, and whole
     /// tiles of rows.
     struct PaddedLayout {

@@ -90,3 +90,36 @@ import Testing
         #expect(Convolution.appliesDirectly(to: WindowGeometry(kernel: 3, padding: 1)))
     }
 }
+
+/// A window covering the whole image (LeNet-5's conv3) is a fully connected layer, computed by one GEMM on the
+/// batch; against the definition, with and without bias, for a square and an oblong kernel.
+@Suite struct WholeImageConvolutionTests {
+    @Test(arguments: [[3, 4, 5, 5], [2, 2, 4, 6]])
+    func matchesTheDefinition(inputShape: [Int]) {
+        let geometry = WindowGeometry(kernelHeight: inputShape[2], kernelWidth: inputShape[3], strideHeight: 1,
+                                      strideWidth: 1, paddingHeight: 0, paddingWidth: 0)
+        let weightShape = [7, inputShape[1], inputShape[2], inputShape[3]], outputShape = [inputShape[0], 7, 1, 1]
+        let x = randomValues(Tensor.elementCount(inputShape), stream: 51)
+        let w = randomValues(Tensor.elementCount(weightShape), stream: 52)
+        let b = randomValues(7, stream: 53), dy = randomValues(Tensor.elementCount(outputShape), stream: 54)
+        let workspace = Workspace()
+        for bias in [nil, b] {
+            let y = Tensor(zeros: outputShape)
+            Convolution.forward(input: tensor(inputShape, x), weight: tensor(weightShape, w),
+                                bias: bias.map { tensor([7], $0) }, geometry: geometry, output: y, workspace: workspace)
+            let expected = NaiveConvolution.forward(input: x, inputShape: inputShape, weight: w,
+                                                    weightShape: weightShape, bias: bias, geometry: geometry)
+            expectClose(y.scalars, expected, absolute: 1e-4, "forward \(inputShape), bias \(bias != nil)")
+        }
+        let expected = NaiveConvolution.backward(input: x, inputShape: inputShape, weight: w, weightShape: weightShape,
+                                                 outputGradient: dy, geometry: geometry)
+        let dx = Tensor(zeros: inputShape), dw = Tensor(zeros: weightShape), db = Tensor(zeros: [7])
+        dx.fill(.nan)
+        Convolution.backward(input: tensor(inputShape, x), outputGradient: tensor(outputShape, dy),
+                             weight: tensor(weightShape, w), geometry: geometry, weightGradient: dw, biasGradient: db,
+                             inputGradient: dx, workspace: workspace)
+        expectClose(dx.scalars, expected.input, absolute: 1e-4, "input gradient \(inputShape)")
+        expectClose(dw.scalars, expected.weight, absolute: 1e-4, "weight gradient \(inputShape)")
+        expectClose(db.scalars, expected.bias, absolute: 1e-4, "bias gradient \(inputShape)")
+    }
+}
