@@ -28,6 +28,10 @@ struct Workload {
         /// CPU time of the process (every thread) per step: on a machine shared with other work, the figure that
         /// the others' load does not inflate.
         let cpuSecondsPerStep: Double
+        /// The optimizer's update per step.
+        let updateSecondsPerStep: Double
+        /// Each layer's time, when asked for.
+        let profile: LayerProfile?
         /// Direct-convolution and dense FLOPs of one image's training step (three forward passes).
         let flopsPerImage: Double
         /// The process's peak resident memory while the model was built and trained.
@@ -55,7 +59,7 @@ struct Workload {
     }
 
     /// Builds the model and times `steps` training steps after two warm-up steps.
-    func measure(steps: Int) throws -> Result {
+    func measure(steps: Int, profile: Bool = false) throws -> Result {
         MemoryUsage.resetPeak()
         let model = try Model(graph: graph, inputShape: inputShape, seed: 1)
         let optimizer = SGD(segments: model.parameterSegments, momentum: 0.9, weightDecay: 1e-4)
@@ -65,15 +69,20 @@ struct Workload {
         let gradient = Tensor(zeros: [batch] + model.outputShape)
         let context = ForwardContext.training(batchSize: batch)
 
+        var update = 0.0
         func step() {
             model.zeroGradients()
             let logits = model.forward(input, context: context)
             _ = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, normalizer: batch, gradient: gradient)
             model.backward(gradient)
+            let start = DispatchTime.now().uptimeNanoseconds
             optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: 0.01)
+            update += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         step()  // warm-up: buffers, page faults, OpenBLAS's own buffers
         step()
+        update = 0
+        if profile { model.profile = LayerProfile(graph: graph) }
         let allocationsBefore = TensorStorage.allocationCount
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = CPUTime.processSeconds
         for _ in 0..<steps { step() }
@@ -81,7 +90,8 @@ struct Workload {
         let cpuSeconds = CPUTime.processSeconds - cpuStart
         let allocations = TensorStorage.allocationCount - allocationsBefore
         return Result(imagesPerSecond: Double(steps * batch) / seconds, secondsPerStep: seconds / Double(steps),
-                      cpuSecondsPerStep: cpuSeconds / Double(steps),
+                      cpuSecondsPerStep: cpuSeconds / Double(steps), updateSecondsPerStep: update / Double(steps),
+                      profile: model.profile,
                       flopsPerImage: 3 * (try forwardFLOPs()), peakMegabytes: MemoryUsage.peakMegabytes,
                       allocationsPerStep: Double(allocations) / Double(steps))
     }

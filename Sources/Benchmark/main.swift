@@ -4,17 +4,18 @@ import NN
 
 // Training throughput of the engine on one process: forward, backward and an SGD-momentum update per step.
 //
-//   dtrain-benchmark [--threads N] [--steps N] [--json] [--model lenet5|resnet20|resnet18|resnet50]...
+//   dtrain-benchmark [--threads N] [--steps N] [--json] [--profile] [--model lenet5|resnet20|resnet18|resnet50]...
 //
 // Achieved GFLOP/s counts the multiply-adds of a direct convolution and of the dense layers (2 FLOPs each) and
 // takes a training step as three forward passes (forward, input gradient, weight gradient), the usual convention.
 // It is compared with the FP32 peak of this CPU measured by an FMA loop on the same number of threads, and with
-// OpenBLAS's sgemm on a 1024^3 product. `--json` prints one JSON object per model instead of the table.
+// OpenBLAS's sgemm on a 1024^3 product. `--json` prints one JSON object per model instead of the table;
+// `--profile` adds each model's time per layer.
 // OpenBLAS's kernels are the fastest family for this CPU (`BLASKernelChoice`) unless OPENBLAS_CORETYPE is set.
 
 BLASKernelChoice.applyFastest()
 
-var threads = 1, steps = 10, json = false
+var threads = 1, steps = 10, json = false, profile = false
 var models: [String] = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
@@ -22,10 +23,11 @@ while let argument = arguments.next() {
     case "--threads": threads = Int(arguments.next() ?? "") ?? threads
     case "--steps": steps = Int(arguments.next() ?? "") ?? steps
     case "--json": json = true
+    case "--profile": profile = true
     case "--model": models.append(arguments.next() ?? "")
     default:
         FileHandle.standardError.write(
-            "usage: dtrain-benchmark [--threads N] [--steps N] [--json] [--model NAME]...\n".data(using: .utf8)!)
+            "usage: dtrain-benchmark [--threads N] [--steps N] [--json] [--profile] [--model NAME]...\n".data(using: .utf8)!)
         exit(2)
     }
 }
@@ -54,7 +56,7 @@ try ComputeThreads.with(threads: threads) {
         // peak memory is its own.
         let work = Workload(name)!
         let timedSteps = work.name == "resnet50" || work.name == "resnet18" ? max(2, steps / 3) : steps
-        let result = try work.measure(steps: timedSteps)
+        let result = try work.measure(steps: timedSteps, profile: profile)
         let gflops = result.flopsPerImage * result.imagesPerSecond / 1e9
         if json {
             let fields: [(String, String)] = [
@@ -74,6 +76,10 @@ try ComputeThreads.with(threads: threads) {
                          work.name, work.batch, result.imagesPerSecond, 1000 * result.secondsPerStep,
                          1000 * result.cpuSecondsPerStep, gflops,
                          100 * gflops / peak, 100 * gflops / sgemm, result.peakMegabytes, result.allocationsPerStep))
+            if let layers = result.profile {
+                print(layers.table(stepSeconds: result.secondsPerStep,
+                                   extra: [("optimizer update", result.updateSecondsPerStep)]))
+            }
         }
     }
 }

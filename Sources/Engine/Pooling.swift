@@ -78,17 +78,38 @@ public enum Pooling {
     }
 
     /// `maxForward` for 2x2 windows at stride 2 without padding (LeNet's pooling): every window lies inside the
-    /// image, so the four candidates are read directly instead of through the clipped ranges of `forEachWindow`.
-    /// The order of comparison is the general loop's, so ties and NaNs resolve the same way.
+    /// image, so the four candidates are read directly, 8 windows at a time from two 16-wide rows (their even and
+    /// odd lanes). The order of comparison is the general loop's, so ties and NaNs resolve the same way.
     static func maxForwardTwoByTwo(input: UnsafePointer<Float>, sizes s: Sizes, output: UnsafeMutablePointer<Float>,
                                    argmax: UnsafeMutablePointer<Int32>) {
+        let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
         ComputeThreads.forEachRange(s.planes) { planes in for plane in planes {
             let x = input + plane * s.planeCount
             let y = output + plane * s.outputPlaneCount
             let indices = argmax + plane * s.outputPlaneCount
             for oh in 0..<s.outputHeight {
                 let top = 2 * oh * s.width
-                for ow in 0..<s.outputWidth {
+                var ow = 0
+                while ow + 8 <= s.outputWidth {
+                    let first = top + 2 * ow
+                    let upper = UnsafeRawPointer(x + first).loadUnaligned(as: SIMD16<Float>.self)
+                    let lower = UnsafeRawPointer(x + first + s.width).loadUnaligned(as: SIMD16<Float>.self)
+                    // The best so far and its offset from the window's first element (a NaN wins, as below).
+                    var best = upper.evenHalf, winner = SIMD8<Int32>(repeating: 0)
+                    @inline(__always) func candidate(_ v: SIMD8<Float>, _ offset: Int32) {
+                        let wins = (v .> best) .| (v .!= v)
+                        best.replace(with: v, where: wins)
+                        winner.replace(with: SIMD8(repeating: offset), where: wins)
+                    }
+                    candidate(upper.oddHalf, 1)
+                    candidate(lower.evenHalf, Int32(s.width))
+                    candidate(lower.oddHalf, Int32(s.width + 1))
+                    UnsafeMutableRawPointer(y + oh * s.outputWidth + ow).storeBytes(of: best, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(indices + oh * s.outputWidth + ow)
+                        .storeBytes(of: SIMD8(repeating: Int32(first)) &+ lanes &+ winner, as: SIMD8<Int32>.self)
+                    ow += 8
+                }
+                while ow < s.outputWidth {
                     let first = top + 2 * ow
                     var best = -Float.infinity, bestIndex = first
                     @inline(__always) func consider(_ index: Int) {
@@ -104,6 +125,7 @@ public enum Pooling {
                     consider(first + s.width + 1)
                     y[oh * s.outputWidth + ow] = best
                     indices[oh * s.outputWidth + ow] = Int32(bestIndex)
+                    ow += 1
                 }
             }
         } }

@@ -43,6 +43,34 @@ import Testing
         #expect(flat == [0, 2])
     }
 
+    /// The vectorised 2x2 stride-2 pooling (8 windows at a time, then a scalar tail) against the rule written out:
+    /// the first maximum in row order, a NaN replacing whatever came before it, on values with many ties.
+    @Test func twoByTwoWindowsEightAtATimeKeepTheRule() {
+        let shape = [2, 3, 5, 37]
+        var values = randomValues(Tensor.elementCount(shape), stream: 5).map { ($0 * 3).rounded() }
+        for i in stride(from: 7, to: values.count, by: 29) { values[i] = .nan }
+        for i in stride(from: 11, to: values.count, by: 31) { values[i] = -.infinity }
+        let (y, argmax) = PoolingTests.maxPool(tensor(shape, values), WindowGeometry(kernel: 2, stride: 2))
+        let (height, width, oh, ow) = (5, 37, 2, 18)
+        var expected: [Float] = [], expectedIndex: [Int32] = []
+        for plane in 0..<6 {
+            for row in 0..<oh {
+                for column in 0..<ow {
+                    let first = 2 * row * width + 2 * column
+                    var best = -Float.infinity, index = first
+                    for candidate in [first, first + 1, first + width, first + width + 1] {
+                        let v = values[plane * height * width + candidate]
+                        if v > best || v.isNaN { (best, index) = (v, candidate) }
+                    }
+                    expected.append(best)
+                    expectedIndex.append(Int32(index))
+                }
+            }
+        }
+        #expect(argmax == expectedIndex)
+        #expect(zip(y.scalars, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+    }
+
     @Test func maxBackwardRoutesToTheArgmaxAndOverwrites() {
         // Overlapping windows (3x3, stride 1) send several gradients to the same maximum.
         let x = tensor([1, 1, 3, 3], (1...9).map { -Float($0) })

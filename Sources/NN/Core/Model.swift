@@ -124,6 +124,14 @@ public final class Model {
         }
     }
 
+    /// When set, every forward and backward pass adds each layer's time to it.
+    public var profile: LayerProfile?
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
     /// Sets every gradient to zero; backward passes add into them.
     public func zeroGradients() {
         gradients.fill(0)
@@ -137,7 +145,9 @@ public final class Model {
         for (index, entry) in graph.entries.enumerated() {
             let inputs = entry.inputs.map { $0.index < 0 ? input : outputs[$0.index]! }
             layerContext.layerIndex = index
+            let start = profile.map { _ in ContinuousClock.now }
             outputs[index] = entry.layer.forward(inputs, context: layerContext)
+            if let profile, let start { profile.addForward(index, Self.seconds(since: start)) }
         }
         return outputs[graph.entries.count - 1]!
     }
@@ -156,7 +166,9 @@ public final class Model {
             guard let gradient = outputGradients[index] else { continue }
             let entry = graph.entries[index]
             let needsInputGradient = entry.inputs.contains { $0.index >= 0 }
+            let start = profile.map { _ in ContinuousClock.now }
             let inputGradients = entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
+            if let profile, let start { profile.addBackward(index, Self.seconds(since: start)) }
             for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
                 accumulate(inputGradient, into: input.index)
             }

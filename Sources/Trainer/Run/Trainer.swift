@@ -260,6 +260,8 @@ public final class Trainer {
     /// computing and communicating.
     struct StepResult {
         let loss: Double, correct: Double, compute: Double, communication: Double
+        /// The part of `compute` after the collectives: the finiteness check and the optimizer's update.
+        let update: Double
         /// Rank 0's clock says a timed checkpoint is due.
         let checkpointDue: Bool
         /// Some rank received a stop signal.
@@ -300,7 +302,7 @@ public final class Trainer {
         let t3 = Date()
         return StepResult(loss: statistics[0], correct: statistics[1],
                           compute: t1.timeIntervalSince(t0) + t3.timeIntervalSince(t2), communication: t2.timeIntervalSince(t1),
-                          checkpointDue: statistics[2] > 0, stopRequested: statistics[3] > 0)
+                          update: t3.timeIntervalSince(t2), checkpointDue: statistics[2] > 0, stopRequested: statistics[3] > 0)
     }
 
     /// After a collective that told every rank whether some rank failed: when one did, every rank stops, and the
@@ -335,8 +337,9 @@ public final class Trainer {
                          + "; lower optimizer.lr or add warmup")
     }
 
-    /// Times `steps` training steps after `warmup` untimed ones and prints images per second and the time split.
-    public func benchmark(steps: Int, warmup: Int = 2) throws(TrainerError) {
+    /// Times `steps` training steps after `warmup` untimed ones and prints images per second and the time split;
+    /// with `profile`, also the time of every layer's forward and backward pass (rank 0's).
+    public func benchmark(steps: Int, warmup: Int = 2, profile: Bool = false) throws(TrainerError) {
         let setup = try setUp()
         let (rank, size) = (communicator.rank, communicator.size)
         let order = setup.sampler.order(epoch: 0)
@@ -347,8 +350,9 @@ public final class Trainer {
             try loader.load(sampler.indices(in: order, step: step % stepsPerEpoch, rank: rank, worldSize: size), epoch: 0)
         }
         defer { prefetcher.stop() }
-        var window = StepWindow()
+        var window = StepWindow(), update = 0.0
         for index in 0..<(warmup + steps) {
+            if index == warmup && profile { setup.model.profile = LayerProfile(graph: setup.model.graph) }
             let t0 = Date()
             let batch = Result { () throws(DataError) in try prefetcher.next() }
             let t1 = Date()
@@ -356,6 +360,7 @@ public final class Trainer {
             if index >= warmup {
                 window.add(loss: result.loss, correct: result.correct, samples: config.data.globalBatch,
                            data: t1.timeIntervalSince(t0), compute: result.compute, communication: result.communication)
+                update += result.update
             }
         }
         // The slowest rank sets the pace of a synchronous step.
@@ -366,6 +371,14 @@ public final class Trainer {
                               Double(steps * config.data.globalBatch) / total,
                               Double(steps * config.data.globalBatch) / total / Double(size), perStep(total),
                               perStep(window.data), perStep(window.compute), perStep(window.communication)))
+        if let layers = setup.model.profile {
+            setup.model.profile = nil
+            let mean = { (seconds: Double) in seconds / Double(steps) }
+            setup.log.line("bench: time per step by layer (rank 0):\n" + layers.table(
+                stepSeconds: mean(window.data + window.compute + window.communication),
+                extra: [("optimizer update", mean(update)), ("gradient allreduce", mean(window.communication)),
+                        ("data wait", mean(window.data))]))
+        }
     }
 
     /// Prints and records the averages of the steps since the last report.

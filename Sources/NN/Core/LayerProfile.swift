@@ -1,0 +1,62 @@
+/// Where a model's passes spend their time, layer by layer: filled in by `Model.forward` and `Model.backward`
+/// while it is set as the model's `profile`, and printed by `dtrain bench --profile`.
+///
+/// A layer's backward time holds both its input gradient and its parameter gradients (the convolutions compute
+/// them in one pass over the output gradient).
+public final class LayerProfile {
+    /// One layer: its module path, its kind and what it adds up to.
+    public struct Row: Sendable {
+        public let name: String, kind: String
+        public var forwardSeconds = 0.0, backwardSeconds = 0.0
+    }
+
+    public private(set) var rows: [Row]
+    /// Forward passes timed.
+    public private(set) var passes = 0
+
+    public init(graph: Graph) {
+        rows = graph.entries.map { Row(name: $0.name, kind: String(describing: type(of: $0.layer))) }
+    }
+
+    func addForward(_ index: Int, _ seconds: Double) {
+        rows[index].forwardSeconds += seconds
+        if index == rows.count - 1 { passes += 1 }
+    }
+
+    func addBackward(_ index: Int, _ seconds: Double) { rows[index].backwardSeconds += seconds }
+
+    /// The rows as a table in milliseconds per step, with the share of `stepSeconds` (a whole step's time) each
+    /// takes, followed by `extra` rows (optimizer, communication) given in seconds per step.
+    public func table(stepSeconds: Double, extra: [(String, Double)]) -> String {
+        let steps = Double(max(passes, 1))
+        var lines = [pad("layer", 24) + pad("kind", 16) + pad("forward ms", 12, right: true)
+                        + pad("backward ms", 13, right: true) + pad("share", 8, right: true)]
+        func line(_ name: String, _ kind: String, _ forward: Double?, _ backward: Double) {
+            let total = (forward ?? 0) + backward
+            lines.append(pad(name, 24) + pad(kind, 16) + pad(forward.map(milliseconds) ?? "", 12, right: true)
+                            + pad(milliseconds(backward), 13, right: true)
+                            + pad(percent(total / stepSeconds), 8, right: true))
+        }
+        for row in rows {
+            line(row.name, row.kind, row.forwardSeconds / steps, row.backwardSeconds / steps)
+        }
+        let layers = rows.reduce(0) { $0 + ($1.forwardSeconds + $1.backwardSeconds) / steps }
+        for (name, seconds) in extra { line(name, "", nil, seconds) }
+        let other = stepSeconds - layers - extra.reduce(0) { $0 + $1.1 }
+        line("other (loss, data, glue)", "", nil, max(other, 0))
+        lines.append(pad("step", 40) + pad(milliseconds(stepSeconds), 25, right: true))
+        return lines.joined(separator: "\n")
+    }
+
+    private func milliseconds(_ seconds: Double) -> String {
+        let value = (seconds * 1e5).rounded() / 100
+        return "\(value)"
+    }
+
+    private func percent(_ fraction: Double) -> String { "\((fraction * 1000).rounded() / 10)%" }
+
+    private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        let padding = String(repeating: " ", count: max(width - text.count, 1))
+        return right ? padding + text : text + padding
+    }
+}
