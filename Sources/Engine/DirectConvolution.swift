@@ -163,11 +163,13 @@ enum DirectConvolution {
         }
     }
 
-    /// Runs `body` with the vector width (16 or 8 floats) and tile height for this CPU and output width.
+    /// Runs `body` with the vector width (16 or 8 floats) and tile height (3, 4 or 8 rows) for this CPU and output
+    /// width.
     @inline(__always)
     static func withVectors(outputWidth: Int, _ body: (_ lanes: Int, _ rows: Int) -> Void) {
         if CPUFeatures.hasAVX512 {
-            body(outputWidth <= 8 ? 8 : 16, 4)
+            // Rows of at most 8 outputs fill a 16-float vector two rows at a time (`pairedTile`).
+            if outputWidth <= 8 { body(8, 8) } else { body(16, 4) }
         } else {
             body(8, 3)
         }
@@ -247,7 +249,11 @@ enum DirectConvolution {
                     for x0 in stride(from: 0, to: oW, by: V.scalarCount) {
                         let target = output + (o0 * oH + y0) * oW + x0
                         let source = UnsafePointer(padded + c0 * layout.planeStride + y0 * layout.rowStride + x0)
-                        if rowsPerTile == 4 {
+                        if rowsPerTile == 8 {
+                            pairedTile(padded: source, layout: layout, channels: channels, weights: weights,
+                                       start: initial, output: target, lanes: min(8, oW - x0),
+                                       rows: min(8, oH - y0), outputs: outputs)
+                        } else if rowsPerTile == 4 {
                             tile(V.self, fourRows: true, padded: source, layout: layout, channels: channels,
                                  weights: weights, start: initial, output: target,
                                  lanes: min(V.scalarCount, oW - x0), rows: min(4, oH - y0), outputs: outputs)
@@ -330,6 +336,71 @@ enum DirectConvolution {
                 UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
             } else {
                 for l in 0..<lanes { p[l] = v[l] }
+            }
+        }
+        put(a00, 0, 0); put(a01, 0, 1); put(a02, 0, 2); put(a03, 0, 3)
+        put(a10, 1, 0); put(a11, 1, 1); put(a12, 1, 2); put(a13, 1, 3)
+        put(a20, 2, 0); put(a21, 2, 1); put(a22, 2, 2); put(a23, 2, 3)
+        put(a30, 3, 0); put(a31, 3, 1); put(a32, 3, 2); put(a33, 3, 3)
+    }
+
+    /// `tile` for rows of at most 8 outputs on AVX-512: each 16-float accumulator holds 8 outputs of row y in its
+    /// low half and of row y + 4 in its high half, so that a tile covers 4 output channels x 8 rows at the full
+    /// vector width (half-width vectors run at half the speed on AVX-512). The input rows are loaded in halves.
+    @inline(__always)
+    static func pairedTile(padded: UnsafePointer<Float>, layout: PaddedLayout, channels: Int,
+                           weights: UnsafePointer<Float>, start: Start, output: UnsafeMutablePointer<Float>,
+                           lanes: Int, rows: Int, outputs: Int) {
+        typealias V = SIMD16<Float>
+        let rowStride = layout.outputWidth, planeStride = layout.outputHeight * layout.outputWidth
+        @inline(__always) func half(_ o: Int, _ y: Int) -> SIMD8<Float> {
+            guard o < outputs && y < rows else { return SIMD8() }
+            let p = output + o * planeStride + y * rowStride
+            if lanes == 8 { return load(p) }
+            var v = SIMD8<Float>()
+            for l in 0..<lanes { v[l] = p[l] }
+            return v
+        }
+        @inline(__always) func get(_ o: Int, _ y: Int) -> V {
+            switch start {
+            case .zero: return V()
+            case .bias(let b0, let b1, let b2, let b3): return V(repeating: o == 0 ? b0 : o == 1 ? b1 : o == 2 ? b2 : b3)
+            case .output: return V(lowHalf: half(o, y), highHalf: half(o, y + 4))
+            }
+        }
+        var a00 = get(0, 0), a01 = get(0, 1), a02 = get(0, 2), a03 = get(0, 3)
+        var a10 = get(1, 0), a11 = get(1, 1), a12 = get(1, 2), a13 = get(1, 3)
+        var a20 = get(2, 0), a21 = get(2, 1), a22 = get(2, 2), a23 = get(2, 3)
+        var a30 = get(3, 0), a31 = get(3, 1), a32 = get(3, 2), a33 = get(3, 3)
+        let r = layout.rowStride
+        @inline(__always) func pair(_ p: UnsafePointer<Float>) -> V { V(lowHalf: load(p), highHalf: load(p + 4 * r)) }
+        var w = weights, plane = padded
+        for _ in 0..<channels {
+            var row = plane
+            for _ in 0..<layout.kernelHeight {
+                for j in 0..<layout.kernelWidth {
+                    let p = row + j
+                    let x0 = pair(p), x1 = pair(p + r), x2 = pair(p + 2 * r), x3 = pair(p + 3 * r)
+                    let w0 = V(repeating: w[0]), w1 = V(repeating: w[1])
+                    let w2 = V(repeating: w[2]), w3 = V(repeating: w[3])
+                    a00.addProduct(w0, x0); a01.addProduct(w0, x1); a02.addProduct(w0, x2); a03.addProduct(w0, x3)
+                    a10.addProduct(w1, x0); a11.addProduct(w1, x1); a12.addProduct(w1, x2); a13.addProduct(w1, x3)
+                    a20.addProduct(w2, x0); a21.addProduct(w2, x1); a22.addProduct(w2, x2); a23.addProduct(w2, x3)
+                    a30.addProduct(w3, x0); a31.addProduct(w3, x1); a32.addProduct(w3, x2); a33.addProduct(w3, x3)
+                    w += channelsPerTile
+                }
+                row += r
+            }
+            plane += layout.planeStride
+        }
+        @inline(__always) func put(_ v: V, _ o: Int, _ y: Int) {
+            for (half, row) in [(v.lowHalf, y), (v.highHalf, y + 4)] where o < outputs && row < rows {
+                let p = output + o * planeStride + row * rowStride
+                if lanes == 8 {
+                    UnsafeMutableRawPointer(p).storeBytes(of: half, as: SIMD8<Float>.self)
+                } else {
+                    for l in 0..<lanes { p[l] = half[l] }
+                }
             }
         }
         put(a00, 0, 0); put(a01, 0, 1); put(a02, 0, 2); put(a03, 0, 3)

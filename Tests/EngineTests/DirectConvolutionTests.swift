@@ -23,6 +23,8 @@ import Testing
         Case(batch: 2, channels: 3, height: 10, width: 12, outputs: 4, geometry: WindowGeometry(kernel: 7, padding: 3)),
         // 64 channels of 40-wide rows take several blocks of input channels in the forward tiles.
         Case(batch: 1, channels: 64, height: 6, width: 40, outputs: 5, geometry: WindowGeometry(kernel: 3, padding: 1)),
+        // 80 channels of 8-wide rows: the paired-row tiles of AVX-512 over two blocks of input channels.
+        Case(batch: 2, channels: 80, height: 8, width: 8, outputs: 5, geometry: WindowGeometry(kernel: 3, padding: 1)),
         Case(batch: 9, channels: 16, height: 8, width: 8, outputs: 12, geometry: WindowGeometry(kernel: 3, padding: 1)),
         Case(batch: 2, channels: 3, height: 9, width: 10, outputs: 4,
              geometry: WindowGeometry(kernelHeight: 3, kernelWidth: 2, strideHeight: 1, strideWidth: 1,
