@@ -11,7 +11,7 @@
 public enum Convolution {
     /// How a convolution is computed.
     public enum Method: Sendable, Equatable {
-        /// The direct kernels where they apply and their tiles are mostly filled, unfolding and GEMM elsewhere.
+        /// Each pass by whichever of the two is faster for its sizes (`DirectConvolution.isFaster`).
         case automatic
         /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
         /// chooses).
@@ -19,12 +19,11 @@ public enum Convolution {
         /// The direct kernels, for a geometry they apply to (`appliesDirectly(to:)`).
         case direct
 
-        /// Whether the direct kernels compute a convolution of this geometry and these sizes.
-        func isDirect(for geometry: WindowGeometry, sizes s: Sizes) -> Bool {
+        /// Whether the direct kernels compute `pass` of a convolution of this geometry and these sizes.
+        func isDirect(_ pass: Pass, for geometry: WindowGeometry, sizes s: Sizes) -> Bool {
             switch self {
             case .automatic:
-                return DirectConvolution.applies(to: geometry)
-                    && DirectConvolution.fillsTiles(outputHeight: s.outputHeight, outputWidth: s.outputWidth)
+                return DirectConvolution.applies(to: geometry) && DirectConvolution.isFaster(pass, sizes: s)
             case .unfolded: return false
             case .direct:
                 precondition(DirectConvolution.applies(to: geometry),
@@ -39,6 +38,9 @@ public enum Convolution {
             return nil
         }
     }
+
+    /// The three passes of a convolution, which may each take the direct kernels or the GEMM.
+    public enum Pass: Sendable { case forward, inputGradient, weightGradient }
 
     /// Whether the direct kernels compute this geometry: stride 1, a kernel larger than 1x1, padding smaller than
     /// the kernel.
@@ -127,7 +129,7 @@ public enum Convolution {
             precondition(bias.shape == [s.outputChannels],
                          "Convolution.forward: bias \(bias.shape) must be [\(s.outputChannels)]")
         }
-        if method.isDirect(for: geometry, sizes: s) {
+        if method.isDirect(.forward, for: geometry, sizes: s) {
             DirectConvolution.forward(input: input, weight: weight, bias: bias, geometry: geometry, output: output,
                                       sizes: s, workspace: workspace)
             return
@@ -243,16 +245,9 @@ public enum Convolution {
             precondition(biasGradient.shape == [s.outputChannels],
                          "Convolution.backwardWeight: bias gradient \(biasGradient.shape) must be [\(s.outputChannels)]")
         }
-        if method.isDirect(for: geometry, sizes: s) {
-            if let weightGradient, let input {
-                DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
-                                                 weightGradient: weightGradient, sizes: s, workspace: workspace)
-            }
-            if let inputGradient, let weight {
-                DirectConvolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
-                                                inputGradient: inputGradient, sizes: s, workspace: workspace)
-            }
-        } else if s.coversWholeImage(geometry) {
+        let directWeight = weightGradient != nil && method.isDirect(.weightGradient, for: geometry, sizes: s)
+        let directInput = inputGradient != nil && method.isDirect(.inputGradient, for: geometry, sizes: s)
+        if s.coversWholeImage(geometry) {
             if let weightGradient, let input {
                 // (O, N) x (N, C*kh*kw) -> (O, C*kh*kw), accumulated.
                 gemm(.transposed, .none, m: s.outputChannels, n: s.patch, k: s.batch, a: outputGradient.pointer,
@@ -264,9 +259,20 @@ public enum Convolution {
                      b: weight.pointer, c: inputGradient.pointer)
             }
         } else {
-            unfoldedBackward(sizes: s, input: input, outputGradient: outputGradient, weight: weight,
-                             geometry: geometry, weightGradient: weightGradient, inputGradient: inputGradient,
-                             workspace: workspace, imagesPerGroup: method.imagesPerGroup)
+            if !directWeight || !directInput {
+                unfoldedBackward(sizes: s, input: input, outputGradient: outputGradient, weight: weight,
+                                 geometry: geometry, weightGradient: directWeight ? nil : weightGradient,
+                                 inputGradient: directInput ? nil : inputGradient, workspace: workspace,
+                                 imagesPerGroup: method.imagesPerGroup)
+            }
+            if directWeight, let weightGradient, let input {
+                DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
+                                                 weightGradient: weightGradient, sizes: s, workspace: workspace)
+            }
+            if directInput, let inputGradient, let weight {
+                DirectConvolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
+                                                inputGradient: inputGradient, sizes: s, workspace: workspace)
+            }
         }
         if let biasGradient {
             let sums = workspace.buffer(count: s.outputChannels)

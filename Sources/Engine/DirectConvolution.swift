@@ -26,16 +26,25 @@ enum DirectConvolution {
             && g.paddingHeight < g.kernelHeight && g.paddingWidth < g.kernelWidth
     }
 
-    /// Whether the output fills the register tiles well enough for the direct kernels to beat the GEMM: at least
-    /// half of the vector lanes and tile rows computed are outputs. (LeNet-5's conv3, 5x5 to 1x1, fills 1 lane in 8
-    /// and 1 row in 4: it is a fully connected layer, and a GEMM.)
-    static func fillsTiles(outputHeight: Int, outputWidth: Int) -> Bool {
+    /// Whether the direct kernels beat the unfolded GEMM on this pass, as measured layer by layer on ResNet-20,
+    /// ResNet-50 and LeNet-5 (`dtrain-benchmark --profile`, Sapphire Rapids with OpenBLAS's Cooperlake kernels):
+    /// - the output must fill at least half of the lanes and rows the tiles compute (LeNet-5's conv3, 5x5 to 1x1,
+    ///   fills 1 lane in 8: a fully connected layer);
+    /// - forward and input gradient: up to 64 input and output channels (ResNet-20: 75-124 GFLOP/s against the
+    ///   GEMM's 43-58; at 128 channels and more the GEMM is as fast or faster, 98-112 against 93-102);
+    /// - weight gradient: fewer than 64 output channels (the GEMM's (O, C*kh*kw) result is then too small for it:
+    ///   71 against 34-44 at 16-32 channels, 44 against 52 at 64).
+    static func isFaster(_ pass: Convolution.Pass, sizes s: Convolution.Sizes) -> Bool {
         var filled = 0.0
-        withVectors(outputWidth: outputWidth) { lanes, rows in
-            filled = Double(outputWidth * outputHeight)
-                / Double(roundUp(outputWidth, lanes) * roundUp(outputHeight, rows))
+        withVectors(outputWidth: s.outputWidth) { lanes, rows in
+            filled = Double(s.outputWidth * s.outputHeight)
+                / Double(roundUp(s.outputWidth, lanes) * roundUp(s.outputHeight, rows))
         }
-        return filled >= 0.5
+        guard filled >= 0.5 else { return false }
+        switch pass {
+        case .forward, .inputGradient: return max(s.channels, s.outputChannels) <= 64
+        case .weightGradient: return s.outputChannels < 64
+        }
     }
 
     /// The zero-padded copy of an image that the tiles read: rows of whole vectors plus the taps' reach, and whole
