@@ -142,6 +142,13 @@ public enum Elementwise {
         if i < count { store(Vector(), x, count - width) }
     }
 
+    /// out = max(a + b, 0) in one pass (a NaN stays NaN, as in `relu`): a residual sum and the ReLU after it.
+    public static func addReLU(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                               count: Int) {
+        map(a, b, out, count: count, { let v = $0 + $1; return v.replacing(with: 0, where: v .< 0) },
+            { let v = $0 + $1; return v < 0 ? 0 : v })
+    }
+
     /// out = a + b.
     public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                            count: Int) {

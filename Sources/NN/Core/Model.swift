@@ -26,7 +26,8 @@ public final class Model {
     private var outputs: [Tensor?]
     private var outputGradients: [Tensor?]
     private var gradientIsOwned: [Bool]
-    private var accumulators: [Tensor?]
+    /// The layers' shared scratch and gradient pool, which also holds the sums at residual branch points.
+    private let memory: SharedMemory
 
     /// Builds the model for samples of `inputShape`, checking every layer's shapes and drawing initial
     /// parameters from `seed` (the same seed gives the same parameters on every rank).
@@ -68,6 +69,7 @@ public final class Model {
 
         var nextParameter = 0, nextBuffer = 0
         let memory = SharedMemory()
+        self.memory = memory
         for entry in graph.entries {
             entry.layer.share(memory)
             let parameterViews = entry.layer.parameterSpecs.map { spec -> (Tensor, Tensor) in
@@ -97,7 +99,6 @@ public final class Model {
         outputs = Array(repeating: nil, count: n)
         outputGradients = Array(repeating: nil, count: n)
         gradientIsOwned = Array(repeating: false, count: n)
-        accumulators = Array(repeating: nil, count: n)
     }
 
     /// The number of trainable parameters.
@@ -185,9 +186,9 @@ public final class Model {
             return
         }
         if !gradientIsOwned[index] {
-            let owned = Tensor.reusing(accumulators[index], shape: existing.shape)
+            // From the pool: the sum's storage goes back to it once the node's layer has consumed it.
+            let owned = memory.gradients.tensor(shape: existing.shape)
             owned.copy(from: existing)
-            accumulators[index] = owned
             outputGradients[index] = owned
             gradientIsOwned[index] = true
         }

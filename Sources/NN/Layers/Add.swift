@@ -2,15 +2,24 @@ import Engine
 
 /// Sums two inputs of the same shape: the merge of a residual block, optionally with the ReLU that follows it fused
 /// in (y = max(a + b, 0)), which spares the activation layer's output buffer and a pass over it.
+///
+/// With `overwritingFirstInput` the sum is written over the first input, as PyTorch's `out += identity` does in a
+/// ResNet block: one activation-sized buffer less per block (ResNet-50, batch 16: 350 MB). The first input must be
+/// read by no other layer, and its producer's backward pass must not need it (a batch norm without a fused ReLU
+/// needs only its own input).
 public final class Add: Layer {
     /// Whether the sum goes through a ReLU in the same pass.
     public let fusedReLU: Bool
+    /// Whether the sum is written over the first input.
+    public let overwritesFirstInput: Bool
     private var output: Tensor?
     private var gradients = GradientPool()
 
-    /// A residual sum; `relu` fuses the ReLU that follows it in a ResNet block.
-    public init(relu: Bool = false) {
+    /// A residual sum; `relu` fuses the ReLU that follows it in a ResNet block, `overwritingFirstInput` stores the
+    /// sum in the first input's buffer.
+    public init(relu: Bool = false, overwritingFirstInput: Bool = false) {
         self.fusedReLU = relu
+        self.overwritesFirstInput = overwritingFirstInput
     }
 
     public func share(_ memory: SharedMemory) {
@@ -25,9 +34,12 @@ public final class Add: Layer {
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
-        let y = Tensor.reusing(output, shape: inputs[0].shape)
-        Elementwise.add(inputs[0].pointer, inputs[1].pointer, y.pointer, count: y.count)
-        if fusedReLU { Elementwise.relu(y.pointer, y.pointer, count: y.count) }
+        let y = overwritesFirstInput ? inputs[0] : Tensor.reusing(output, shape: inputs[0].shape)
+        if fusedReLU {
+            Elementwise.addReLU(inputs[0].pointer, inputs[1].pointer, y.pointer, count: y.count)
+        } else {
+            Elementwise.add(inputs[0].pointer, inputs[1].pointer, y.pointer, count: y.count)
+        }
         output = y
         return y
     }
