@@ -1,0 +1,33 @@
+import Foundation
+
+/// A Python that can import what a cross-check needs: python3 itself when it can, else a virtual environment of
+/// the build directory (.build/python-NAME, made once and kept) with the packages installed from PyPI.
+public enum PythonEnvironment {
+    /// The interpreter's path; `modules` are what it must import, `packages` the pip requirements that bring them.
+    public static func python(named name: String, importing modules: [String], packages: [String]) throws -> String {
+        let check = "import " + modules.joined(separator: ", ")
+        if try ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", check]).wait(timeout: .seconds(120)).status == 0 {
+            return try ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", "import sys; print(sys.executable)"])
+                .wait(timeout: .seconds(60)).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let venv = MPIRun.productsDirectory.deletingLastPathComponent().appendingPathComponent("python-\(name)").path
+        let python = venv + "/bin/python"
+        if FileManager.default.isExecutableFile(atPath: python),
+           try ChildProcess(executable: python, arguments: ["-c", check]).wait(timeout: .seconds(120)).status == 0 {
+            return python
+        }
+        let setup = try ChildProcess(executable: "/bin/bash", arguments: [
+            "-c", "python3 -m venv \"$0\" && \"$0/bin/pip\" install -q \"$@\"", venv,
+        ] + packages)
+        let result = try setup.wait(timeout: .seconds(1200))
+        guard result.status == 0 else {
+            throw Failure(description: "installing \(packages.joined(separator: " ")) into \(venv) failed: \(result.stderr)")
+        }
+        return python
+    }
+
+    /// Why no interpreter could be had.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+}
