@@ -48,8 +48,8 @@ struct Predict: ParsableCommand {
         }
     }
 
-    /// "digit.png: 7 99.97%, 3 0.02%, ...".
+    /// "digit.png: 7 99.97%, 3 0.0213%, ...".
     static func format(_ what: String, _ guesses: [Predictor.Guess]) -> String {
-        what + ": " + guesses.map { String(format: "%@ %.2f%%", $0.className, 100 * $0.probability) }.joined(separator: ", ")
+        what + ": " + guesses.map { String(format: "%@ %.4g%%", $0.className, 100 * $0.probability) }.joined(separator: ", ")
     }
 }
