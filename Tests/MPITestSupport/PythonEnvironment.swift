@@ -19,11 +19,25 @@ public enum PythonEnvironment {
         let setup = try ChildProcess(executable: "/bin/bash", arguments: [
             "-c", "python3 -m venv \"$0\" && \"$0/bin/pip\" install -q \"$@\"", venv,
         ] + packages)
-        let result = try setup.wait(timeout: .seconds(1200))
-        guard result.status == 0 else {
-            throw Failure(description: "installing \(packages.joined(separator: " ")) into \(venv) failed: \(result.stderr)")
+        // A line a minute: the suite's runner takes a test that prints nothing for minutes for a hung one.
+        let start = ContinuousClock.now
+        var lastLine = start
+        let what = "installing \(packages.joined(separator: " ")) into \(venv)"
+        while true {
+            if let result = setup.exited() {
+                guard result.status == 0 else { throw Failure(description: "\(what) failed: \(result.stderr)") }
+                return python
+            }
+            if ContinuousClock.now - start > .seconds(1800) {
+                setup.kill()
+                throw Failure(description: "\(what) took more than 30 minutes")
+            }
+            if ContinuousClock.now - lastLine >= .seconds(60) {
+                lastLine = .now
+                print("\(what): \(Int((lastLine - start) / .seconds(1))) s so far")
+            }
+            usleep(100_000)
         }
-        return python
     }
 
     /// Why no interpreter could be had.
