@@ -27,6 +27,12 @@ import Testing
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 8)
         #expect(svg.components(separatedBy: "<circle").count - 1 == 6)
 
+        // dtrain eval appends its own record of the final model under epoch 1; the run's curves stay its own.
+        let evaluated = try scratch.dtrain(["eval", scratch.path("slow.toml"), "--checkpoint", runs[0] + "/model.h5"], ranks: 1)
+        try #require(evaluated.status == 0, "\(evaluated.stderr)")
+        try #require(try scratch.dtrainAlone(["plot"] + runs + ["--output", svgPath]).status == 0)
+        #expect(try String(contentsOfFile: svgPath, encoding: .utf8) == svg)
+
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/rsvg-convert") {
             let pngPath = scratch.path("curves.png")
             let png = try scratch.dtrainAlone(["plot"] + runs + ["--output", pngPath])

@@ -31,14 +31,16 @@ public struct RunMetrics: Sendable {
                 for (key, value) in numbers { validation[key, default: []].append((epoch, value)) }
             }
         }
-        // A resumed run appends records of steps it repeats; the later record of a step is the one that counts.
-        self.training = training.mapValues { Self.lastPerPosition($0.map { ($0.step, $0.value) }).map { (step: $0.0, value: $0.1) } }
-        self.validation = validation.mapValues { Self.lastPerPosition($0.map { ($0.epoch, $0.value) }).map { (epoch: $0.0, value: $0.1) } }
+        // A resumed run appends records of the steps it repeats, equal to the first ones (resume is exact), and
+        // `dtrain eval` appends the evaluation of a finished model under an epoch the run has already recorded: the
+        // first record of a step or epoch is the run's own.
+        self.training = training.mapValues { Self.firstPerPosition($0.map { ($0.step, $0.value) }).map { (step: $0.0, value: $0.1) } }
+        self.validation = validation.mapValues { Self.firstPerPosition($0.map { ($0.epoch, $0.value) }).map { (epoch: $0.0, value: $0.1) } }
     }
 
-    private static func lastPerPosition(_ points: [(Double, Double)]) -> [(Double, Double)] {
-        var latest: [Double: Double] = [:]
-        for (position, value) in points { latest[position] = value }
-        return latest.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    private static func firstPerPosition(_ points: [(Double, Double)]) -> [(Double, Double)] {
+        var first: [Double: Double] = [:]
+        for (position, value) in points where first[position] == nil { first[position] = value }
+        return first.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 }
