@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libopenmpi-dev, libhdf5-dev, zlib1g-dev, libturbojpeg0-dev,
@@ -35,7 +36,10 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Comm", dependencies: ["CMPI"]),
         .target(name: "Data", dependencies: ["Engine", "HDF5", "CZlib", "CTurboJPEG", "CPNG"], swiftSettings: optimized),
-        .target(name: "Trainer", dependencies: ["Engine", "NN", "Data", "Comm", "HDF5", "TOMLKit"],
+        // TensorBoard event files; the Swift code of its .proto is generated once and committed (no build plugin).
+        .target(name: "TensorBoard", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["tensorboard_event.proto"]),
+        .target(name: "Trainer", dependencies: ["Engine", "NN", "Data", "Comm", "HDF5", "TensorBoard", "TOMLKit"],
                 swiftSettings: optimized),
         .executableTarget(name: "dtrain", dependencies: [
             "Trainer", "Data", "Comm", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,6 +54,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Engine"], swiftSettings: optimized),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard"]),
         // Launches `mpirun` from the multi-rank tests, with a timeout that turns a hang into a failure.
         .target(name: "MPITestSupport", path: "Tests/MPITestSupport"),
         .testTarget(name: "CommTests", dependencies: ["Comm", "MPITestSupport"]),

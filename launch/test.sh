@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-launch/setup.sh gdb
+launch/setup.sh gdb librsvg2-bin
 swift build -c release --build-tests
 
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"

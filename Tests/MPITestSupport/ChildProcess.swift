@@ -39,6 +39,15 @@ public final class ChildProcess {
         try? FileManager.default.removeItem(atPath: stderrPath)
     }
 
+    /// The process's result if it has exited, without waiting.
+    public func exited() -> MPIRun.Result? {
+        var raw: Int32 = 0
+        guard !finished, waitpid(pid, &raw, WNOHANG) == pid else { return nil }
+        finished = true
+        return MPIRun.Result(status: MPIRun.decode(raw), stdout: stdout, stderr: MPIRun.read(stderrPath),
+                             seconds: (ContinuousClock.now - start) / .seconds(1))
+    }
+
     /// What the process has written to standard output so far.
     public var stdout: String { MPIRun.read(stdoutPath) }
 
@@ -58,13 +67,8 @@ public final class ChildProcess {
     /// Waits up to `timeout` from now for the process to exit; kills it and throws `MPIRun.Failure.timedOut` then.
     public func wait(timeout: Duration = .seconds(60)) throws -> MPIRun.Result {
         let deadline = ContinuousClock.now + timeout
-        var raw: Int32 = 0
         while ContinuousClock.now < deadline {
-            if waitpid(pid, &raw, WNOHANG) == pid {
-                finished = true
-                return MPIRun.Result(status: MPIRun.decode(raw), stdout: stdout, stderr: MPIRun.read(stderrPath),
-                                     seconds: (ContinuousClock.now - start) / .seconds(1))
-            }
+            if let result = exited() { return result }
             usleep(5_000)
         }
         kill()

@@ -31,21 +31,8 @@ import Testing
         let input = LayerGradientTests.input([batch] + inputShape, seed: 12)
         let labels = (0..<batch).map { $0 % model.outputShape[0] }
         let context = ForwardContext(mode: .training, seed: 3, epoch: 0, sampleIndices: Array(100..<(100 + batch)))
-        let gradient = Tensor(zeros: [batch] + model.outputShape)
-        let loss = { () -> Double in
-            let logits = model.forward(input, context: context)
-            return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, normalizer: batch, gradient: gradient) / Double(batch)
-        }
-        model.zeroGradients()
-        _ = loss()
-        model.backward(gradient)
-        let analytic = Tensor(zeros: [model.parameterCount])
-        analytic.copy(from: model.gradients)
-        for segment in model.parameterSegments {
-            let values = model.parameter(named: segment.name)!
-            let expected = Tensor(storage: analytic.storage, offset: segment.offset, shape: segment.shape)
-            let result = GradientCheck.compare(segment.name, values: values, analytic: expected, step: step,
-                                               maxElements: 40, loss: loss)
+        for result in GradientCheck.check(model: model, input: input, labels: labels, context: context, step: step,
+                                          maxElements: 40) {
             print("model gradient check \(result)")
             #expect(result.worstRelativeError < tolerance, "\(result)")
             #expect(result.skipped * 3 <= result.checked + result.skipped, "too many kinks: \(result)")

@@ -121,6 +121,7 @@ import Trainer
 
             [model]
             name = "lenet5"
+            # init is not set
             activation = "tanh"
             pooling = "max"
 

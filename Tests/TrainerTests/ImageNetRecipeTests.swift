@@ -78,26 +78,10 @@ import Testing
             synsets = np.array(rows, dtype=[(f, 'O') for f in fields]).reshape(-1, 1)
             scipy.io.savemat(sys.argv[1], {'synsets': synsets})
             """
-        let python = try ChildProcess(executable: try Self.pythonWithSciPy(scratch: (path as NSString).deletingLastPathComponent),
-                                      arguments: ["-c", script, path])
+        let python = try ChildProcess(
+            executable: try PythonEnvironment.python(named: "scipy", importing: ["scipy.io"], packages: ["scipy"]),
+            arguments: ["-c", script, path])
         let result = try python.wait(timeout: .seconds(60))
         try #require(result.status == 0, "writing meta.mat with SciPy: \(result.stderr)")
-    }
-
-    /// python3 if it has SciPy, else a virtual environment's python with SciPy installed from PyPI (as the
-    /// recipe itself does).
-    private static func pythonWithSciPy(scratch: String) throws -> String {
-        let check = try ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", "import scipy.io"])
-        if try check.wait(timeout: .seconds(60)).status == 0 {
-            return try ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", "import sys; print(sys.executable)"])
-                .wait(timeout: .seconds(60)).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let venv = scratch + "/venv"
-        let setup = try ChildProcess(executable: "/bin/bash", arguments: [
-            "-c", "python3 -m venv \"$0\" && \"$0/bin/pip\" install -q scipy", venv,
-        ])
-        let result = try setup.wait(timeout: .seconds(600))
-        try #require(result.status == 0, "installing SciPy into a virtual environment: \(result.stderr)")
-        return venv + "/bin/python"
     }
 }

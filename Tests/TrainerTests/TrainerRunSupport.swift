@@ -55,6 +55,11 @@ struct TrainerRunSupport {
         try MPIRun.run(executable: try MPIRun.product(named: "dtrain"), arguments: arguments, ranks: ranks, timeout: timeout)
     }
 
+    /// Runs `dtrain ARGUMENTS` as a plain process, for the commands that start no MPI (plot, predict).
+    func dtrainAlone(_ arguments: [String], timeout: Duration = .seconds(120)) throws -> MPIRun.Result {
+        try ChildProcess(executable: try MPIRun.product(named: "dtrain"), arguments: arguments).wait(timeout: timeout)
+    }
+
     func remove() {
         try? FileManager.default.removeItem(atPath: directory)
     }

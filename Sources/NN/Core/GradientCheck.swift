@@ -113,4 +113,28 @@ public enum GradientCheck {
         }
         return results
     }
+
+    /// Checks the gradient of every parameter tensor of `model` for the mean cross-entropy of `input` against
+    /// `labels`, `maxElements` elements per tensor evenly spread; `context` fixes dropout's draws, so every forward
+    /// pass computes the same function.
+    public static func check(model: Model, input: Tensor, labels: [Int], context: ForwardContext, step: Float,
+                             maxElements: Int = 200) -> [Result] {
+        let batch = labels.count
+        let gradient = Tensor(zeros: [batch] + model.outputShape)
+        let loss = { () -> Double in
+            let logits = model.forward(input, context: context)
+            return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, normalizer: batch, gradient: gradient)
+                / Double(batch)
+        }
+        model.zeroGradients()
+        _ = loss()
+        model.backward(gradient)
+        let analytic = Tensor(zeros: [model.parameterCount])
+        analytic.copy(from: model.gradients)
+        return model.parameterSegments.map { segment in
+            compare(segment.name, values: model.parameter(named: segment.name)!,
+                    analytic: Tensor(storage: analytic.storage, offset: segment.offset, shape: segment.shape),
+                    step: step, maxElements: maxElements, loss: loss)
+        }
+    }
 }

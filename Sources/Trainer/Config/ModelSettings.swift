@@ -105,7 +105,8 @@ public enum ModelSettings: Sendable, Equatable {
         return Array(last.dropFirst())
     }
 
-    static let keys = ["name", "hidden", "activation", "pooling", "dropout", "shortcut", "layers"]
+    // `init` (a model file to start from) applies to every architecture; TrainingConfig reads it.
+    static let keys = ["name", "init", "hidden", "activation", "pooling", "dropout", "shortcut", "layers"]
 
     init(from section: SectionReader) throws(ConfigError) {
         var section = section
@@ -137,9 +138,10 @@ public enum ModelSettings: Sendable, Equatable {
         try section.finish(context: "model \(name.rawValue)")
     }
 
-    func write(to writer: inout TOMLWriter) {
+    func write(to writer: inout TOMLWriter, initialization: String?) {
         writer.section("model")
         writer.set("name", name.rawValue)
+        writer.set("init", initialization)
         switch self {
         case .mlp(let hidden, let activation, let dropout):
             writer.set("hidden", hidden)

@@ -9,6 +9,9 @@ public struct TrainingConfig: Sendable, Equatable {
     public var data: DataSettings
     /// `[model]`: the architecture.
     public var model: ModelSettings
+    /// `model.init`: a model file whose parameters and buffers a new run starts from (fine-tuning); a classifier of
+    /// another size is initialised afresh. Default none: the initializers' draws from the seed.
+    public var initialization: String?
     /// `[optimizer]`: the update rule.
     public var optimizer: OptimizerSettings
     /// `[schedule]`: the learning rate over time.
@@ -24,8 +27,9 @@ public struct TrainingConfig: Sendable, Equatable {
     public init(run: RunSettings = RunSettings(), data: DataSettings, model: ModelSettings,
                 optimizer: OptimizerSettings, schedule: ScheduleSettings = ScheduleSettings(),
                 checkpoint: CheckpointSettings = CheckpointSettings(), log: LogSettings = LogSettings(),
-                comm: CommSettings = CommSettings()) {
+                comm: CommSettings = CommSettings(), initialization: String? = nil) {
         self.run = run
+        self.initialization = initialization
         self.data = data
         self.model = model
         self.optimizer = optimizer
@@ -48,7 +52,9 @@ public struct TrainingConfig: Sendable, Equatable {
         try document.checkSections(against: schema)
         run = try RunSettings(from: try document.reader(for: "run", schema: schema))
         data = try DataSettings(from: try document.reader(for: "data", schema: schema))
-        model = try ModelSettings(from: try document.reader(for: "model", schema: schema))
+        var modelSection = try document.reader(for: "model", schema: schema)
+        initialization = try modelSection.nonEmptyString("init")
+        model = try ModelSettings(from: modelSection)
         optimizer = try OptimizerSettings(from: try document.reader(for: "optimizer", schema: schema))
         schedule = try ScheduleSettings(from: try document.reader(for: "schedule", schema: schema))
         checkpoint = try CheckpointSettings(from: try document.reader(for: "checkpoint", schema: schema))
@@ -62,7 +68,7 @@ public struct TrainingConfig: Sendable, Equatable {
         var writer = TOMLWriter(header: ["dtrain config with every setting resolved, defaults included."])
         run.write(to: &writer)
         data.write(to: &writer)
-        model.write(to: &writer)
+        model.write(to: &writer, initialization: initialization)
         optimizer.write(to: &writer)
         schedule.write(to: &writer)
         checkpoint.write(to: &writer)

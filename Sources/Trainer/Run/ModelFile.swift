@@ -70,9 +70,26 @@ public enum ModelFile {
         return file.hasObject("parameters")
     }
 
+    /// What the model file at `path` says about its model.
+    public static func readDescription(from path: String) throws(HDF5Error) -> Description {
+        let attributes = try HDF5File.open(path).attributes
+        return Description(model: try attributes.read("model", as: String.self),
+                           configText: try attributes.read("config", as: String.self),
+                           classNames: try attributes.read("classes", as: [String].self),
+                           inputShape: try attributes.read("input_shape", as: [Int].self),
+                           mean: try attributes.read("mean", as: [Double].self),
+                           std: try attributes.read("std", as: [Double].self))
+    }
+
     /// Every parameter's values by name, as stored.
     public static func readParameters(from path: String) throws(HDF5Error) -> [String: [Float]] {
         try readGroup("parameters", from: try HDF5File.open(path))
+    }
+
+    /// Every buffer's values by name, as stored (none for a file without `/buffers`).
+    public static func readBuffers(from path: String) throws(HDF5Error) -> [String: [Float]] {
+        let file = try HDF5File.open(path)
+        return file.hasObject("buffers") ? try readGroup("buffers", from: file) : [:]
     }
 
     /// Copies the file's parameters and buffers into `model`, after checking every name and element count, so

@@ -1,17 +1,21 @@
 import Foundation
 
 /// What rank 0 tells the person running the job: log lines on stdout and one JSON record per logged step or
-/// evaluation in `<out_dir>/metrics.jsonl`. Every other rank stays silent.
+/// evaluation in `<out_dir>/metrics.jsonl`, and the same records in TensorBoard's format. Every other rank stays
+/// silent.
 public final class RunLog {
     private let enabled: Bool
     private let metrics: FileHandle?
+    private let tensorBoard: TensorBoardLog?
     private let interactive: Bool
     private var progressShown = false
     private var lastProgress = Date.distantPast
 
-    /// A log that writes only when `enabled` (rank 0), with metrics appended to `metricsPath` when given.
-    public init(enabled: Bool, metricsPath: String?) throws(TrainerError) {
+    /// A log that writes only when `enabled` (rank 0), with metrics appended to `metricsPath` and given to
+    /// `tensorBoard` when given.
+    public init(enabled: Bool, metricsPath: String?, tensorBoard: TensorBoardLog? = nil) throws(TrainerError) {
         self.enabled = enabled
+        self.tensorBoard = enabled ? tensorBoard : nil
         // Under mpirun a rank's stdout is a pseudo-terminal even when mpirun's own output goes to a file, so the bar
         // is drawn only in a single-process run on a terminal.
         let underMPIRun = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil
@@ -38,8 +42,9 @@ public final class RunLog {
         RunLog.write(text + "\n")
     }
 
-    /// Appends one JSON object to the metrics file.
+    /// Appends one JSON object to the metrics file (and the record to the TensorBoard log).
     public func record(_ fields: [(String, Any)]) {
+        tensorBoard?.record(fields)
         guard let metrics else { return }
         let body = fields.map { key, value -> String in
             let rendered: String

@@ -139,8 +139,10 @@ public final class Trainer {
             ?? sampler.stepsPerEpoch * config.run.epochs
         let log = try collectively {
             if rank == 0 { try FileManager.default.createDirectory(atPath: config.run.outputDirectory, withIntermediateDirectories: true) }
-            return try RunLog(enabled: rank == 0, metricsPath: rank == 0 ? config.run.outputDirectory + "/metrics.jsonl" : nil)
+            return try RunLog(enabled: rank == 0, metricsPath: rank == 0 ? config.run.outputDirectory + "/metrics.jsonl" : nil,
+                              tensorBoard: TensorBoardLog(directory: config.run.outputDirectory + "/tensorboard", configText: loaded.resolvedText))
         }
+        try startFromModelFile(model, log: log)
         return Setup(train: train, validation: validation, model: model,
                      optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
                      schedule: config.schedule.makeSchedule(baseLR: config.optimizer.learningRate, globalBatch: globalBatch,
