@@ -16,19 +16,16 @@ public enum Convolution {
         /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
         /// chooses).
         case unfolded(imagesPerGroup: Int?)
-        /// The direct kernels, for a geometry they apply to (`appliesDirectly(to:)`).
+        /// The direct kernels for every pass they apply to (`appliesDirectly(_:to:)`), unfolding for the others.
         case direct
 
         /// Whether the direct kernels compute `pass` of a convolution of this geometry and these sizes.
         func isDirect(_ pass: Pass, for geometry: WindowGeometry, sizes s: Sizes) -> Bool {
             switch self {
             case .automatic:
-                return DirectConvolution.applies(to: geometry) && DirectConvolution.isFaster(pass, sizes: s)
+                return DirectConvolution.applies(pass, to: geometry) && DirectConvolution.isFaster(pass, sizes: s)
             case .unfolded: return false
-            case .direct:
-                precondition(DirectConvolution.applies(to: geometry),
-                             "Convolution: the direct kernels do not compute \(geometry)")
-                return true
+            case .direct: return DirectConvolution.applies(pass, to: geometry)
             }
         }
 
@@ -42,9 +39,11 @@ public enum Convolution {
     /// The three passes of a convolution, which may each take the direct kernels or the GEMM.
     public enum Pass: Sendable { case forward, inputGradient, weightGradient }
 
-    /// Whether the direct kernels compute this geometry: stride 1, a kernel larger than 1x1, padding smaller than
-    /// the kernel.
-    public static func appliesDirectly(to geometry: WindowGeometry) -> Bool { DirectConvolution.applies(to: geometry) }
+    /// Whether the direct kernels compute this pass of this geometry: a kernel larger than 1x1, padding smaller than
+    /// the kernel, stride 1 (or 2, but for the input gradient).
+    public static func appliesDirectly(_ pass: Pass, to geometry: WindowGeometry) -> Bool {
+        DirectConvolution.applies(pass, to: geometry)
+    }
 
     /// The sizes of a convolution, checked against each other.
     struct Sizes {

@@ -18,12 +18,15 @@ enum DirectConvolution {
     /// Kernel taps of one row per weight-gradient tile.
     static let tapsPerTile = 3
 
-    /// Whether the direct kernels compute this geometry: stride 1, a kernel larger than 1x1 (a pointwise
-    /// convolution already is a GEMM on the image) and padding smaller than the kernel (so that the input gradient
-    /// is a convolution with non-negative padding).
-    static func applies(to g: WindowGeometry) -> Bool {
-        g.strideHeight == 1 && g.strideWidth == 1 && g.kernelHeight * g.kernelWidth > 1
-            && g.paddingHeight < g.kernelHeight && g.paddingWidth < g.kernelWidth
+    /// Whether the direct kernels compute this pass of this geometry: a kernel larger than 1x1 (a pointwise
+    /// convolution already is a GEMM on the image), padding smaller than the kernel (so that the input gradient is
+    /// a convolution with non-negative padding), and stride 1, or stride 2 for the forward pass and the weight
+    /// gradient (the input gradient of a strided convolution is not a plain convolution).
+    static func applies(_ pass: Convolution.Pass, to g: WindowGeometry) -> Bool {
+        let strides = pass == .inputGradient ? 1...1 : 1...2
+        return g.strideHeight == g.strideWidth && strides.contains(g.strideHeight)
+            && g.kernelHeight * g.kernelWidth > 1 && g.paddingHeight < g.kernelHeight
+            && g.paddingWidth < g.kernelWidth
     }
 
     /// Whether the direct kernels beat the unfolded GEMM on this pass, as measured layer by layer on ResNet-20,
@@ -48,18 +51,34 @@ enum DirectConvolution {
     }
 
     /// The zero-padded copy of an image that the tiles read: rows of whole vectors plus the taps' reach, and whole
-    /// tiles of rows.
+    /// tiles of rows. At stride 2 each padded row is stored as its even columns followed by its odd ones, so that
+    /// the inputs of a tap for consecutive outputs are again consecutive (`tapOffset`), and a tile's rows are two
+    /// padded rows apart (`rowStep`).
     struct PaddedLayout {
         let channels: Int, height: Int, width: Int
         let top: Int, left: Int
         let outputHeight: Int, outputWidth: Int
         let kernelHeight: Int, kernelWidth: Int
+        let stride: Int
         let lanes: Int, rowsPerTile: Int
         var segments: Int { (outputWidth + lanes - 1) / lanes }
-        var rowStride: Int { segments * lanes + roundUp(kernelWidth, DirectConvolution.tapsPerTile) - 1 }
-        var paddedHeight: Int { roundUp(outputHeight, rowsPerTile) + kernelHeight - 1 }
+        /// The columns of one phase (all of a row at stride 1).
+        var phaseWidth: Int {
+            let taps = roundUp(kernelWidth, DirectConvolution.tapsPerTile)
+            return max(segments * lanes + (taps - 1 + stride - 1) / stride, (left + width + stride - 1) / stride)
+        }
+        var rowStride: Int { stride * phaseWidth }
+        /// From one output row's inputs to the next's.
+        var rowStep: Int { stride * rowStride }
+        var paddedHeight: Int {
+            max(stride * roundUp(outputHeight, rowsPerTile) + kernelHeight - 1, top + height)
+        }
         var planeStride: Int { paddedHeight * rowStride }
         var count: Int { channels * planeStride }
+
+        /// Where the input of kernel column `j` lies from a row's start, for the first output of a vector.
+        @inline(__always)
+        func tapOffset(_ j: Int) -> Int { stride == 1 ? j : (j % 2) * phaseWidth + j / 2 }
 
         /// Copies one (C, H, W) image into `padded`, with `top` rows and `left` columns of zeros before it and
         /// zeros after it.
@@ -68,10 +87,15 @@ enum DirectConvolution {
                 let plane = padded + c * planeStride, source = image + c * height * width
                 Elementwise.zero(plane, count: top * rowStride)
                 for y in 0..<height {
-                    let row = plane + (top + y) * rowStride
-                    Elementwise.zero(row, count: left)
-                    Elementwise.copy(source + y * width, row + left, count: width)
-                    Elementwise.zero(row + left + width, count: rowStride - left - width)
+                    let row = plane + (top + y) * rowStride, pixels = source + y * width
+                    if stride == 1 {
+                        Elementwise.zero(row, count: left)
+                        Elementwise.copy(pixels, row + left, count: width)
+                        Elementwise.zero(row + left + width, count: rowStride - left - width)
+                    } else {
+                        Elementwise.zero(row, count: rowStride)
+                        for x in 0..<width { row[tapOffset(left + x)] = pixels[x] }
+                    }
                 }
                 Elementwise.zero(plane + (top + height) * rowStride,
                                  count: (paddedHeight - top - height) * rowStride)
@@ -87,8 +111,8 @@ enum DirectConvolution {
         withVectors(outputWidth: s.outputWidth) { (vector, rows) in
             let layout = PaddedLayout(channels: s.channels, height: s.height, width: s.width, top: g.paddingHeight,
                                       left: g.paddingWidth, outputHeight: s.outputHeight, outputWidth: s.outputWidth,
-                                      kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, lanes: vector,
-                                      rowsPerTile: rows)
+                                      kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+                                      stride: g.strideHeight, lanes: vector, rowsPerTile: rows)
             let packedCount = roundUp(s.outputChannels, channelsPerTile) * s.patch
             let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * layout.count)
             packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: s.patch / s.channels,
@@ -111,7 +135,7 @@ enum DirectConvolution {
                                       top: g.kernelHeight - 1 - g.paddingHeight,
                                       left: g.kernelWidth - 1 - g.paddingWidth, outputHeight: s.height,
                                       outputWidth: s.width, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
-                                      lanes: vector, rowsPerTile: rows)
+                                      stride: 1, lanes: vector, rowsPerTile: rows)
             let taps = g.kernelHeight * g.kernelWidth
             let packedCount = roundUp(s.channels, channelsPerTile) * s.outputChannels * taps
             let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * layout.count)
@@ -132,8 +156,8 @@ enum DirectConvolution {
         withVectors(outputWidth: s.outputWidth) { (vector, rows) in
             let layout = PaddedLayout(channels: s.channels, height: s.height, width: s.width, top: g.paddingHeight,
                                       left: g.paddingWidth, outputHeight: s.outputHeight, outputWidth: s.outputWidth,
-                                      kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, lanes: vector,
-                                      rowsPerTile: 1)
+                                      kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
+                                      stride: g.strideHeight, lanes: vector, rowsPerTile: 1)
             let gradientRow = layout.segments * vector
             let gradientPlane = s.outputHeight * gradientRow
             let gradientImage = roundUp(s.outputChannels, channelsPerTile) * gradientPlane
@@ -240,7 +264,8 @@ enum DirectConvolution {
         let tileWeights = layout.channels * taps * channelsPerTile
         // Channels are taken in blocks whose rows under one row of tiles fit in L1; the second block on adds to
         // the sums the first left in the output.
-        let rowBytes = (rowsPerTile + layout.kernelHeight - 1) * layout.rowStride * MemoryLayout<Float>.stride
+        let rowBytes = (layout.stride * rowsPerTile + layout.kernelHeight - 1) * layout.rowStride
+            * MemoryLayout<Float>.stride
         let block = max(1, min(layout.channels, inputBlockBytes / rowBytes))
         for c0 in stride(from: 0, to: layout.channels, by: block) {
             let channels = min(block, layout.channels - c0)
@@ -257,7 +282,7 @@ enum DirectConvolution {
                     let weights = packed + o0 / channelsPerTile * tileWeights + c0 * taps * channelsPerTile
                     for x0 in stride(from: 0, to: oW, by: V.scalarCount) {
                         let target = output + (o0 * oH + y0) * oW + x0
-                        let source = UnsafePointer(padded + c0 * layout.planeStride + y0 * layout.rowStride + x0)
+                        let source = UnsafePointer(padded + c0 * layout.planeStride + y0 * layout.rowStep + x0)
                         if rowsPerTile == 8 {
                             pairedTile(padded: source, layout: layout, channels: channels, weights: weights,
                                        start: initial, output: target, lanes: min(8, oW - x0),
@@ -314,13 +339,13 @@ enum DirectConvolution {
         var a10 = get(1, 0), a11 = get(1, 1), a12 = get(1, 2), a13 = fourRows ? get(1, 3) : V()
         var a20 = get(2, 0), a21 = get(2, 1), a22 = get(2, 2), a23 = fourRows ? get(2, 3) : V()
         var a30 = get(3, 0), a31 = get(3, 1), a32 = get(3, 2), a33 = fourRows ? get(3, 3) : V()
-        let r = layout.rowStride
+        let r = layout.rowStep
         var w = weights, plane = padded
         for _ in 0..<channels {
             var row = plane
             for _ in 0..<layout.kernelHeight {
                 for j in 0..<layout.kernelWidth {
-                    let p = row + j
+                    let p = row + layout.tapOffset(j)
                     let x0: V = load(p), x1: V = load(p + r), x2: V = load(p + 2 * r)
                     let w0 = V(repeating: w[0]), w1 = V(repeating: w[1])
                     let w2 = V(repeating: w[2]), w3 = V(repeating: w[3])
@@ -334,7 +359,7 @@ enum DirectConvolution {
                     }
                     w += channelsPerTile
                 }
-                row += r
+                row += layout.rowStride
             }
             plane += layout.planeStride
         }
@@ -381,14 +406,14 @@ enum DirectConvolution {
         var a10 = get(1, 0), a11 = get(1, 1), a12 = get(1, 2), a13 = get(1, 3)
         var a20 = get(2, 0), a21 = get(2, 1), a22 = get(2, 2), a23 = get(2, 3)
         var a30 = get(3, 0), a31 = get(3, 1), a32 = get(3, 2), a33 = get(3, 3)
-        let r = layout.rowStride
+        let r = layout.rowStep
         @inline(__always) func pair(_ p: UnsafePointer<Float>) -> V { V(lowHalf: load(p), highHalf: load(p + 4 * r)) }
         var w = weights, plane = padded
         for _ in 0..<channels {
             var row = plane
             for _ in 0..<layout.kernelHeight {
                 for j in 0..<layout.kernelWidth {
-                    let p = row + j
+                    let p = row + layout.tapOffset(j)
                     let x0 = pair(p), x1 = pair(p + r), x2 = pair(p + 2 * r), x3 = pair(p + 3 * r)
                     let w0 = V(repeating: w[0]), w1 = V(repeating: w[1])
                     let w2 = V(repeating: w[2]), w3 = V(repeating: w[3])
@@ -398,7 +423,7 @@ enum DirectConvolution {
                     a30.addProduct(w3, x0); a31.addProduct(w3, x1); a32.addProduct(w3, x2); a33.addProduct(w3, x3)
                     w += channelsPerTile
                 }
-                row += r
+                row += layout.rowStride
             }
             plane += layout.planeStride
         }
@@ -455,13 +480,17 @@ enum DirectConvolution {
             for i in stride(from: 0, to: kh, by: rowsAtOnce) {
                 let rows = min(rowsAtOnce, kh - i)
                 for j0 in stride(from: 0, to: kw, by: tapsPerTile) {
-                    let source = padded + c * layout.planeStride + i * layout.rowStride + j0
+                    let source = padded + c * layout.planeStride + i * layout.rowStride
                     let target = gradients + o0 * gradientPlane
+                    // Taps past the kernel's last column read zeros of the padding and are dropped below.
+                    let taps = (layout.tapOffset(j0), layout.tapOffset(j0 + 1), layout.tapOffset(j0 + 2))
                     let sums = rows == 2
-                        ? weightTile(V.self, twoRows: true, padded: source, layout: layout, gradients: target,
-                                     gradientImage: gradientImage, gradientPlane: gradientPlane, images: images)
-                        : weightTile(V.self, twoRows: false, padded: source, layout: layout, gradients: target,
-                                     gradientImage: gradientImage, gradientPlane: gradientPlane, images: images)
+                        ? weightTile(V.self, twoRows: true, padded: source, taps: taps, layout: layout,
+                                     gradients: target, gradientImage: gradientImage, gradientPlane: gradientPlane,
+                                     images: images)
+                        : weightTile(V.self, twoRows: false, padded: source, taps: taps, layout: layout,
+                                     gradients: target, gradientImage: gradientImage, gradientPlane: gradientPlane,
+                                     images: images)
                     for r in 0..<rows {
                         for o in 0..<min(channelsPerTile, outputChannels - o0) {
                             let weights = weightGradient + (((o0 + o) * layout.channels + c) * kh + i + r) * kw + j0
@@ -476,10 +505,10 @@ enum DirectConvolution {
     }
 
     /// The sums over a group of images and every output position of gradient[o0 + o] x input shifted by tap
-    /// (i + r, j0 + t), for o < 4, t < 3 and r < 2 (r = 0 only unless `twoRows`), as [(r * 4 + o) * 3 + t].
+    /// (i + r, j0 + t) (`taps` locates j0, j0 + 1, j0 + 2 in a padded row), for o < 4, t < 3 and r < 2 (r = 0 only unless `twoRows`), as [(r * 4 + o) * 3 + t].
     @inline(__always)
     static func weightTile<V: SIMD & LaneSum>(_: V.Type, twoRows: Bool, padded: UnsafePointer<Float>,
-                                              layout: PaddedLayout, gradients: UnsafePointer<Float>,
+                                              taps: (Int, Int, Int), layout: PaddedLayout, gradients: UnsafePointer<Float>,
                                               gradientImage: Int, gradientPlane: Int,
                                               images: Int) -> InlineArray<24, Float> where V.Scalar == Float {
         var a00 = V(), a01 = V(), a02 = V(), a10 = V(), a11 = V(), a12 = V()
@@ -495,20 +524,20 @@ enum DirectConvolution {
                     let p = x + s * V.scalarCount, q = g + s * V.scalarCount
                     let g0: V = load(q), g1: V = load(q + gradientPlane)
                     let g2: V = load(q + 2 * gradientPlane), g3: V = load(q + 3 * gradientPlane)
-                    let x0: V = load(p), x1: V = load(p + 1), x2: V = load(p + 2)
+                    let x0: V = load(p + taps.0), x1: V = load(p + taps.1), x2: V = load(p + taps.2)
                     a00.addProduct(g0, x0); a01.addProduct(g0, x1); a02.addProduct(g0, x2)
                     a10.addProduct(g1, x0); a11.addProduct(g1, x1); a12.addProduct(g1, x2)
                     a20.addProduct(g2, x0); a21.addProduct(g2, x1); a22.addProduct(g2, x2)
                     a30.addProduct(g3, x0); a31.addProduct(g3, x1); a32.addProduct(g3, x2)
                     if twoRows {
-                        let y0: V = load(p + r), y1: V = load(p + r + 1), y2: V = load(p + r + 2)
+                        let y0: V = load(p + r + taps.0), y1: V = load(p + r + taps.1), y2: V = load(p + r + taps.2)
                         b00.addProduct(g0, y0); b01.addProduct(g0, y1); b02.addProduct(g0, y2)
                         b10.addProduct(g1, y0); b11.addProduct(g1, y1); b12.addProduct(g1, y2)
                         b20.addProduct(g2, y0); b21.addProduct(g2, y1); b22.addProduct(g2, y2)
                         b30.addProduct(g3, y0); b31.addProduct(g3, y1); b32.addProduct(g3, y2)
                     }
                 }
-                x += r
+                x += layout.rowStep
                 g += gradientRow
             }
         }

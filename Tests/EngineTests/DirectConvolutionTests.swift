@@ -4,7 +4,7 @@ import Testing
 /// The direct stride-1 kernels against the definition, on shapes that cross every edge of their tiles: output widths
 /// on both sides of 8 and 16 lanes, heights that leave 1-3 rows of a last tile, output and input channel counts that
 /// leave part of a 4-channel tile, input channels in several blocks, kernel rows of 1-3 taps past a 3-tap weight-gradient tile, and batches whose
-/// images the weight gradient groups.
+/// images the weight gradient groups, at strides 1 and 2.
 @Suite struct DirectConvolutionTests {
     struct Case: CustomStringConvertible, Sendable {
         let batch: Int, channels: Int, height: Int, width: Int, outputs: Int
@@ -13,6 +13,16 @@ import Testing
     }
 
     static let cases: [Case] = [
+        // Stride 2: the even and odd columns of the padded rows (ResNet's downsampling, the 7x7 stem).
+        Case(batch: 2, channels: 3, height: 9, width: 11, outputs: 4,
+             geometry: WindowGeometry(kernel: 3, stride: 2, padding: 1)),
+        Case(batch: 2, channels: 5, height: 16, width: 33, outputs: 6,
+             geometry: WindowGeometry(kernel: 3, stride: 2, padding: 1)),
+        Case(batch: 1, channels: 3, height: 20, width: 21, outputs: 5,
+             geometry: WindowGeometry(kernel: 7, stride: 2, padding: 3)),
+        Case(batch: 3, channels: 70, height: 16, width: 16, outputs: 5,
+             geometry: WindowGeometry(kernel: 3, stride: 2, padding: 1)),
+        Case(batch: 2, channels: 2, height: 10, width: 12, outputs: 4, geometry: WindowGeometry(kernel: 2, stride: 2)),
         Case(batch: 2, channels: 3, height: 9, width: 11, outputs: 4, geometry: WindowGeometry(kernel: 3, padding: 1)),
         Case(batch: 3, channels: 5, height: 7, width: 7, outputs: 6, geometry: WindowGeometry(kernel: 3, padding: 1)),
         Case(batch: 2, channels: 2, height: 8, width: 8, outputs: 3, geometry: WindowGeometry(kernel: 3, padding: 1)),
@@ -52,7 +62,7 @@ import Testing
 
     @Test(arguments: cases)
     func forwardMatchesTheDefinition(_ c: Case) {
-        #expect(Convolution.appliesDirectly(to: c.geometry))
+        #expect(Convolution.appliesDirectly(.forward, to: c.geometry))
         let p = Problem(c)
         for bias in [nil, p.b] {
             let expected = NaiveConvolution.forward(input: p.x, inputShape: p.inputShape, weight: p.w,
@@ -85,11 +95,15 @@ import Testing
         expectClose(db.scalars, expected.bias, absolute: 1e-4, "bias gradient \(c)")
     }
 
-    @Test func stridesAndPointwiseKernelsAreLeftToTheGEMM() {
-        #expect(!Convolution.appliesDirectly(to: WindowGeometry(kernel: 3, stride: 2, padding: 1)))
-        #expect(!Convolution.appliesDirectly(to: WindowGeometry(kernel: 1)))
-        #expect(!Convolution.appliesDirectly(to: WindowGeometry(kernel: 2, padding: 2)))
-        #expect(Convolution.appliesDirectly(to: WindowGeometry(kernel: 3, padding: 1)))
+    @Test func pointwiseKernelsAndStridedInputGradientsAreLeftToTheGEMM() {
+        let strided = WindowGeometry(kernel: 3, stride: 2, padding: 1)
+        #expect(Convolution.appliesDirectly(.forward, to: strided))
+        #expect(Convolution.appliesDirectly(.weightGradient, to: strided))
+        #expect(!Convolution.appliesDirectly(.inputGradient, to: strided))
+        #expect(!Convolution.appliesDirectly(.forward, to: WindowGeometry(kernel: 3, stride: 3, padding: 1)))
+        #expect(!Convolution.appliesDirectly(.forward, to: WindowGeometry(kernel: 1)))
+        #expect(!Convolution.appliesDirectly(.forward, to: WindowGeometry(kernel: 2, padding: 2)))
+        #expect(Convolution.appliesDirectly(.inputGradient, to: WindowGeometry(kernel: 3, padding: 1)))
     }
 }
 
