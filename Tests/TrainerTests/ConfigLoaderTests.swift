@@ -149,6 +149,7 @@ import Trainer
             [comm]
             stall_warning_seconds = 60.0
             stall_timeout_seconds = 600.0
+            bucket_mb = 25.0
 
             """
         #expect(text == expected)

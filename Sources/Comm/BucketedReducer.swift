@@ -1,0 +1,52 @@
+import Foundation
+
+/// Sums the gradient buffer bucket by bucket while backward is still computing the earlier layers.
+///
+/// Each bucket of the plan starts its allreduce, on the communication thread, as soon as backward has passed its
+/// first element; `finish()` starts whatever backward did not report and waits only for what is still in flight.
+///
+/// MPI's thread level: the communicator asks for MPI_THREAD_SERIALIZED and funnels calls through one lock. During a
+/// step the communication thread is the only caller (the step's thread makes no MPI call until `finish()` returns),
+/// so MPI sees one thread at a time, and the arrival board and stall watch cover these allreduces like any other.
+/// MPI's non-blocking collectives, which would spare the thread, measured 2-3x slower than the blocking ones here.
+public final class BucketedReducer: GradientReducer {
+    /// The slices that travel together, the end of the buffer first.
+    public let plan: BucketPlan
+    private let gradients: UnsafeMutableBufferPointer<Float>
+    private let thread: CommunicationThread
+    /// The number of buckets of the plan already handed to the thread in this step.
+    private var started = 0
+
+    /// Reduces `gradients` (which must outlive the reducer) across `communicator`'s ranks in the buckets of `plan`.
+    public init(communicator: any Communicator, gradients: UnsafeMutableBufferPointer<Float>, plan: BucketPlan) {
+        precondition(plan.buckets.reduce(0) { $0 + $1.count } == gradients.count,
+                     "BucketedReducer: the plan covers \(plan.buckets.reduce(0) { $0 + $1.count }) of \(gradients.count) elements")
+        self.plan = plan
+        self.gradients = gradients
+        thread = CommunicationThread(communicator: communicator)
+    }
+
+    deinit { thread.close() }
+
+    /// "4 buckets overlapped with backward (1.0-25.3 MB)".
+    public var description: String {
+        let sizes = plan.buckets.map { Double($0.count * MemoryLayout<Float>.size) / 1_048_576 }
+        let range = sizes.isEmpty ? "" : String(format: " (%.1f-%.1f MB)", sizes.min()!, sizes.max()!)
+        return "\(plan.buckets.count) bucket\(plan.buckets.count == 1 ? "" : "s") overlapped with backward" + range
+    }
+
+    public func gradientsReady(from offset: Int) {
+        while started < plan.buckets.count, plan.buckets[started].lowerBound >= offset {
+            thread.submit(UnsafeMutableBufferPointer(rebasing: gradients[plan.buckets[started]]))
+            started += 1
+        }
+    }
+
+    public func finish() -> ReductionTimes {
+        let start = ContinuousClock.now
+        gradientsReady(from: 0)
+        let busy = thread.waitForAll()
+        started = 0
+        return ReductionTimes(exposed: (ContinuousClock.now - start) / .seconds(1), busy: busy)
+    }
+}

@@ -1,0 +1,14 @@
+/// Sums a model's flat gradient buffer over the ranks, told by backward which part of it is final.
+///
+/// A backward pass in reverse graph order finishes the gradients from some offset to the end of the buffer, then
+/// from an earlier offset, and so on: `gradientsReady(from:)` passes those offsets (never increasing within a
+/// step), and `finish()` returns once the whole buffer holds the sum over all ranks. A reducer issues the same
+/// collectives in the same order on every rank whatever it was told (a rank that skipped backward, because its
+/// batch could not be read, only calls `finish()`), and no other collective may start between the first
+/// `gradientsReady(from:)` of a step and the return of `finish()`, or the ranks could pair different collectives.
+public protocol GradientReducer: AnyObject, CustomStringConvertible {
+    /// Every gradient from `offset` to the end of the buffer is final for this step.
+    func gradientsReady(from offset: Int)
+    /// Returns once every element of the buffer holds its sum over the ranks; the next step starts afresh.
+    func finish() -> ReductionTimes
+}
