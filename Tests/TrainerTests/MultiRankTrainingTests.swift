@@ -45,4 +45,34 @@ import Trainer
             #expect(evaluations[ranks]?.contains("\"samples\": 250") == true)
         }
     }
+
+    /// Small buckets (10 KB: LeNet-5's gradients travel in 3 allreduces while backward runs) give the same bits
+    /// as one flat allreduce on 2 ranks, where every element is one sum of two addends either way, and as the
+    /// default on 4 ranks up to rounding.
+    @Test func bucketedReductionMatchesTheFlatOne() throws {
+        let scratch = try TrainerRunSupport("buckets")
+        defer { scratch.remove() }
+        let train = try scratch.synthetic("train.h5", count: 512, seed: 1)
+        let validation = try scratch.synthetic("val.h5", count: 64, seed: 2)
+        var parameters: [String: [String: [Float]]] = [:]
+        for (ranks, bucketMB) in [(2, "0"), (2, "0.01"), (4, "0"), (4, "0.01")] {
+            let run = "\(ranks)-\(bucketMB)", out = scratch.path("run" + run)
+            let config = try scratch.config("lenet\(run).toml", scratch.lenetConfig(train: train, validation: validation, steps: 20, out: out))
+            let result = try scratch.dtrain([config, "--set", "comm.bucket_mb=\(bucketMB)"], ranks: ranks)
+            #expect(result.status == 0, "dtrain on \(ranks) ranks with comm.bucket_mb = \(bucketMB) failed:\n\(result.stderr)")
+            parameters[run] = try ModelFile.readParameters(from: out + "/model.h5")
+        }
+        let flat = try #require(parameters["2-0"]), bucketed = try #require(parameters["2-0.01"])
+        #expect(flat.count == 10)
+        for (name, values) in flat {
+            #expect(bucketed[name] == values, "2 ranks: \(name) differs between flat and bucketed reduction")
+        }
+        let flat4 = try #require(parameters["4-0"]), bucketed4 = try #require(parameters["4-0.01"])
+        for (name, values) in flat4 {
+            let other = try #require(bucketed4[name])
+            let scale = Double(values.map(abs).max() ?? 1)
+            let difference = zip(values, other).map { Double(abs($0 - $1)) }.max() ?? 0
+            #expect(difference / scale < 1e-5, "4 ranks: \(name) differs by \(difference / scale) relative")
+        }
+    }
 }
