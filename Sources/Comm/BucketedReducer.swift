@@ -16,6 +16,8 @@ public final class BucketedReducer: GradientReducer {
     private let thread: CommunicationThread
     /// The number of buckets of the plan already handed to the thread in this step.
     private var started = 0
+    /// Seconds the step's thread waited in `sumInOrder` since the last `finish()`: exposed communication too.
+    private var inOrderSeconds = 0.0
 
     /// Reduces `gradients` (which must outlive the reducer) across `communicator`'s ranks in the buckets of `plan`.
     public init(communicator: any Communicator, gradients: UnsafeMutableBufferPointer<Float>, plan: BucketPlan) {
@@ -42,11 +44,18 @@ public final class BucketedReducer: GradientReducer {
         }
     }
 
+    public func sumInOrder(_ values: UnsafeMutableBufferPointer<Double>) {
+        let start = ContinuousClock.now
+        thread.sumInOrder(values)
+        inOrderSeconds += (ContinuousClock.now - start) / .seconds(1)
+    }
+
     public func finish() -> ReductionTimes {
         let start = ContinuousClock.now
         gradientsReady(from: 0)
         let busy = thread.waitForAll()
         started = 0
-        return ReductionTimes(exposed: (ContinuousClock.now - start) / .seconds(1), busy: busy)
+        defer { inOrderSeconds = 0 }
+        return ReductionTimes(exposed: (ContinuousClock.now - start) / .seconds(1) + inOrderSeconds, busy: busy)
     }
 }

@@ -10,6 +10,7 @@ final class CommunicationThread: @unchecked Sendable {
     private struct Job {
         let address: UInt
         let count: Int
+        let isDouble: Bool
     }
 
     private let communicator: any Communicator
@@ -30,10 +31,26 @@ final class CommunicationThread: @unchecked Sendable {
     /// Starts summing `slice` over the ranks once the allreduces handed over before it are done.
     func submit(_ slice: UnsafeMutableBufferPointer<Float>) {
         guard let base = slice.baseAddress, slice.count > 0 else { return }
+        enqueue(Job(address: UInt(bitPattern: base), count: slice.count, isDouble: false))
+    }
+
+    /// Sums `values` over the ranks after the allreduces handed over before, and returns once that is done.
+    func sumInOrder(_ values: UnsafeMutableBufferPointer<Double>) {
+        guard let base = values.baseAddress, values.count > 0 else { return }
+        let ticket = enqueue(Job(address: UInt(bitPattern: base), count: values.count, isDouble: true))
         condition.withLock {
-            queue.append(Job(address: UInt(bitPattern: base), count: slice.count))
+            while completed < ticket { condition.wait() }
+        }
+    }
+
+    /// Appends `job` and returns how many jobs must have completed for it to be done.
+    @discardableResult
+    private func enqueue(_ job: Job) -> Int {
+        condition.withLock {
+            queue.append(job)
             submitted += 1
             condition.broadcast()
+            return submitted
         }
     }
 
@@ -62,8 +79,13 @@ final class CommunicationThread: @unchecked Sendable {
             }
             guard let job else { return }
             let start = ContinuousClock.now
-            let base = UnsafeMutablePointer<Float>(bitPattern: job.address)
-            communicator.allreduce(UnsafeMutableBufferPointer(start: base, count: job.count), .sum)
+            if job.isDouble {
+                let base = UnsafeMutablePointer<Double>(bitPattern: job.address)
+                communicator.allreduce(UnsafeMutableBufferPointer(start: base, count: job.count), .sum)
+            } else {
+                let base = UnsafeMutablePointer<Float>(bitPattern: job.address)
+                communicator.allreduce(UnsafeMutableBufferPointer(start: base, count: job.count), .sum)
+            }
             let seconds = (ContinuousClock.now - start) / .seconds(1)
             condition.withLock {
                 completed += 1

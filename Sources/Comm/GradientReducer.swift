@@ -11,4 +11,7 @@ public protocol GradientReducer: AnyObject, CustomStringConvertible {
     func gradientsReady(from offset: Int)
     /// Returns once every element of the buffer holds its sum over the ranks; the next step starts afresh.
     func finish() -> ReductionTimes
+    /// Replaces `values` with their sums over the ranks now, in order with the buckets already on their way: a
+    /// collective the step itself needs while gradients may be in flight (synchronised batch norm's statistics).
+    func sumInOrder(_ values: UnsafeMutableBufferPointer<Double>)
 }

@@ -121,6 +121,7 @@ import Trainer
 
             [model]
             name = "lenet5"
+            sync_bn = false
             activation = "tanh"
             pooling = "max"
 

@@ -129,6 +129,11 @@ public final class Model {
         }
     }
 
+    /// Makes every batch norm of the model use the global batch's statistics, summed over the ranks by `ranks`.
+    public func synchronizeBatchNorm(with ranks: any CrossRankSum) {
+        for entry in graph.entries { (entry.layer as? BatchNorm)?.crossRank = ranks }
+    }
+
     /// Sets every gradient to zero; backward passes add into them.
     public func zeroGradients() {
         gradients.fill(0)

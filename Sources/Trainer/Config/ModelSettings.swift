@@ -105,7 +105,8 @@ public enum ModelSettings: Sendable, Equatable {
         return Array(last.dropFirst())
     }
 
-    static let keys = ["name", "hidden", "activation", "pooling", "dropout", "shortcut", "layers"]
+    /// The keys of `[model]`, `sync_bn` among them (read by `TrainingConfig`, since it applies to every model).
+    static let keys = ["name", "sync_bn", "hidden", "activation", "pooling", "dropout", "shortcut", "layers"]
 
     init(from section: SectionReader) throws(ConfigError) {
         var section = section
@@ -137,9 +138,10 @@ public enum ModelSettings: Sendable, Equatable {
         try section.finish(context: "model \(name.rawValue)")
     }
 
-    func write(to writer: inout TOMLWriter) {
+    func write(to writer: inout TOMLWriter, syncBatchNorm: Bool) {
         writer.section("model")
         writer.set("name", name.rawValue)
+        writer.set("sync_bn", syncBatchNorm)
         switch self {
         case .mlp(let hidden, let activation, let dropout):
             writer.set("hidden", hidden)

@@ -9,6 +9,9 @@ public struct TrainingConfig: Sendable, Equatable {
     public var data: DataSettings
     /// `[model]`: the architecture.
     public var model: ModelSettings
+    /// `model.sync_bn` (default false): batch norms train on the statistics of the global batch, summed over the
+    /// ranks in forward and backward, instead of each rank's slice; results then match one rank on the global batch.
+    public var syncBatchNorm: Bool
     /// `[optimizer]`: the update rule.
     public var optimizer: OptimizerSettings
     /// `[schedule]`: the learning rate over time.
@@ -24,10 +27,11 @@ public struct TrainingConfig: Sendable, Equatable {
     public init(run: RunSettings = RunSettings(), data: DataSettings, model: ModelSettings,
                 optimizer: OptimizerSettings, schedule: ScheduleSettings = ScheduleSettings(),
                 checkpoint: CheckpointSettings = CheckpointSettings(), log: LogSettings = LogSettings(),
-                comm: CommSettings = CommSettings()) {
+                comm: CommSettings = CommSettings(), syncBatchNorm: Bool = false) {
         self.run = run
         self.data = data
         self.model = model
+        self.syncBatchNorm = syncBatchNorm
         self.optimizer = optimizer
         self.schedule = schedule
         self.checkpoint = checkpoint
@@ -48,7 +52,9 @@ public struct TrainingConfig: Sendable, Equatable {
         try document.checkSections(against: schema)
         run = try RunSettings(from: try document.reader(for: "run", schema: schema))
         data = try DataSettings(from: try document.reader(for: "data", schema: schema))
-        model = try ModelSettings(from: try document.reader(for: "model", schema: schema))
+        var modelSection = try document.reader(for: "model", schema: schema)
+        syncBatchNorm = try modelSection.boolean("sync_bn") ?? false
+        model = try ModelSettings(from: modelSection)
         optimizer = try OptimizerSettings(from: try document.reader(for: "optimizer", schema: schema))
         schedule = try ScheduleSettings(from: try document.reader(for: "schedule", schema: schema))
         checkpoint = try CheckpointSettings(from: try document.reader(for: "checkpoint", schema: schema))
@@ -62,7 +68,7 @@ public struct TrainingConfig: Sendable, Equatable {
         var writer = TOMLWriter(header: ["dtrain config with every setting resolved, defaults included."])
         run.write(to: &writer)
         data.write(to: &writer)
-        model.write(to: &writer)
+        model.write(to: &writer, syncBatchNorm: syncBatchNorm)
         optimizer.write(to: &writer)
         schedule.write(to: &writer)
         checkpoint.write(to: &writer)

@@ -146,6 +146,8 @@ public final class Trainer {
         }
         let reducer = config.comm.makeReducer(communicator: communicator, gradients: model.gradients.buffer,
                                               segmentStarts: model.parameterSegments.map(\.offset))
+        // One rank's batch is the global batch: its own statistics are the global ones.
+        if config.syncBatchNorm && size > 1 { model.synchronizeBatchNorm(with: ReducerCrossRankSum(reducer)) }
         let step = TrainingStep(model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
                                 reducer: reducer, communicator: communicator, seed: config.run.seed,
                                 globalBatch: globalBatch, checkpointDirectory: checkpointDirectory)
