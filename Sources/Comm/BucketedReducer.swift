@@ -14,32 +14,45 @@ public final class BucketedReducer: GradientReducer {
     public let plan: BucketPlan
     private let gradients: UnsafeMutableBufferPointer<Float>
     private let thread: CommunicationThread
+    /// The bfloat16 copy of the gradients that travels instead of them; nil without compression.
+    private let staging: UnsafeMutableBufferPointer<UInt16>?
     /// The number of buckets of the plan already handed to the thread in this step.
     private var started = 0
     /// Seconds the step's thread waited in `sumInOrder` since the last `finish()`: exposed communication too.
     private var inOrderSeconds = 0.0
 
-    /// Reduces `gradients` (which must outlive the reducer) across `communicator`'s ranks in the buckets of `plan`.
-    public init(communicator: any Communicator, gradients: UnsafeMutableBufferPointer<Float>, plan: BucketPlan) {
+    /// Reduces `gradients` (which must outlive the reducer) across `communicator`'s ranks in the buckets of `plan`,
+    /// compressed as `compression` says.
+    public init(communicator: any Communicator, gradients: UnsafeMutableBufferPointer<Float>, plan: BucketPlan,
+                compression: GradientCompression = .none) {
         precondition(plan.buckets.reduce(0) { $0 + $1.count } == gradients.count,
                      "BucketedReducer: the plan covers \(plan.buckets.reduce(0) { $0 + $1.count }) of \(gradients.count) elements")
         self.plan = plan
         self.gradients = gradients
         thread = CommunicationThread(communicator: communicator)
+        staging = compression == .bf16 ? .allocate(capacity: gradients.count) : nil
     }
 
-    deinit { thread.close() }
+    deinit {
+        // Nothing still in flight may read the staging once it is gone.
+        _ = thread.waitForAll()
+        thread.close()
+        staging?.deallocate()
+    }
 
     /// "4 buckets overlapped with backward (1.0-25.3 MB)".
     public var description: String {
         let sizes = plan.buckets.map { Double($0.count * MemoryLayout<Float>.size) / 1_048_576 }
         let range = sizes.isEmpty ? "" : String(format: " (%.1f-%.1f MB)", sizes.min()!, sizes.max()!)
         return "\(plan.buckets.count) bucket\(plan.buckets.count == 1 ? "" : "s") overlapped with backward" + range
+            + (staging == nil ? "" : " as bfloat16")
     }
 
     public func gradientsReady(from offset: Int) {
         while started < plan.buckets.count, plan.buckets[started].lowerBound >= offset {
-            thread.submit(UnsafeMutableBufferPointer(rebasing: gradients[plan.buckets[started]]))
+            let bucket = plan.buckets[started]
+            thread.submit(UnsafeMutableBufferPointer(rebasing: gradients[bucket]),
+                          staging: staging.map { $0.baseAddress! + bucket.lowerBound })
             started += 1
         }
     }

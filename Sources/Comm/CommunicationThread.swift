@@ -11,6 +11,8 @@ final class CommunicationThread: @unchecked Sendable {
         let address: UInt
         let count: Int
         let isDouble: Bool
+        /// Where a bfloat16 copy of a Float slice travels; 0 sends the floats themselves.
+        let staging: UInt
     }
 
     private let communicator: any Communicator
@@ -28,16 +30,18 @@ final class CommunicationThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// Starts summing `slice` over the ranks once the allreduces handed over before it are done.
-    func submit(_ slice: UnsafeMutableBufferPointer<Float>) {
+    /// Starts summing `slice` over the ranks once the allreduces handed over before it are done, as bfloat16
+    /// through `staging` (as long as the slice) when it is given.
+    func submit(_ slice: UnsafeMutableBufferPointer<Float>, staging: UnsafeMutablePointer<UInt16>?) {
         guard let base = slice.baseAddress, slice.count > 0 else { return }
-        enqueue(Job(address: UInt(bitPattern: base), count: slice.count, isDouble: false))
+        enqueue(Job(address: UInt(bitPattern: base), count: slice.count, isDouble: false,
+                    staging: UInt(bitPattern: staging)))
     }
 
     /// Sums `values` over the ranks after the allreduces handed over before, and returns once that is done.
     func sumInOrder(_ values: UnsafeMutableBufferPointer<Double>) {
         guard let base = values.baseAddress, values.count > 0 else { return }
-        let ticket = enqueue(Job(address: UInt(bitPattern: base), count: values.count, isDouble: true))
+        let ticket = enqueue(Job(address: UInt(bitPattern: base), count: values.count, isDouble: true, staging: 0))
         condition.withLock {
             while completed < ticket { condition.wait() }
         }
@@ -84,7 +88,9 @@ final class CommunicationThread: @unchecked Sendable {
                 communicator.allreduce(UnsafeMutableBufferPointer(start: base, count: job.count), .sum)
             } else {
                 let base = UnsafeMutablePointer<Float>(bitPattern: job.address)
-                communicator.allreduce(UnsafeMutableBufferPointer(start: base, count: job.count), .sum)
+                let staging = UnsafeMutablePointer<UInt16>(bitPattern: job.staging)
+                communicator.sum(UnsafeMutableBufferPointer(start: base, count: job.count),
+                                 compression: staging == nil ? .none : .bf16, staging: staging)
             }
             let seconds = (ContinuousClock.now - start) / .seconds(1)
             condition.withLock {

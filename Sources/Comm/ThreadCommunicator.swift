@@ -1,3 +1,4 @@
+import CMPI
 import Foundation
 
 /// The ranks of a job as threads of one process, for testing what runs on a communicator without mpirun.
@@ -36,6 +37,22 @@ public final class ThreadCommunicator: Communicator, @unchecked Sendable {
 
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Int64>, _ operation: ReduceOperation) {
         reduce(buffer, operation, "allreduce of \(buffer.count) Int64")
+    }
+
+    public func allreduceBFloat16Sum(_ buffer: UnsafeMutableBufferPointer<UInt16>) {
+        let call = "allreduce of \(buffer.count) bfloat16"
+        let addresses = meeting.arrive(rank: rank, address: buffer.baseAddress.map(UnsafeMutableRawPointer.init), call: call)
+        let buffers = addresses.map { $0!.assumingMemoryBound(to: UInt16.self) }
+        let share = (buffer.count + size - 1) / size
+        for index in min(buffer.count, rank * share)..<min(buffer.count, (rank + 1) * share) {
+            // A chain of hops in rank order, each adding in float32 and rounding to bfloat16, as MPI's operation does.
+            var value = buffers[0][index]
+            for other in buffers.dropFirst() {
+                value = dtrain_float_to_bf16(dtrain_bf16_to_float(other[index]) + dtrain_bf16_to_float(value))
+            }
+            for target in buffers { target[index] = value }
+        }
+        _ = meeting.arrive(rank: rank, address: nil, call: "the end of an \(call)")
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {

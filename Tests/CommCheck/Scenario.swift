@@ -35,6 +35,9 @@ enum Scenario: String, CaseIterable {
     /// The last rank stops itself (SIGSTOP) before its backward while the others' communication threads wait in
     /// the first bucket's allreduce; with a 1 s stall warning and a 3 s timeout the others name it, then end the job.
     case bucketedStall = "bucketed-stall"
+    /// 100,000 gradients with fractional values summed as bfloat16 by the bucketed reducer: every element within
+    /// n 2^-8 of the sum of its magnitudes from the exact sum, and the same bits on every rank.
+    case bfloat16
     /// Times allreduce of 4 MB and 100 MB Float buffers, and back-to-back allreduces of LeNet-5's gradient
     /// (61,706 floats) and of a step's statistics (5 doubles); rank 0 prints the figures.
     case bench
@@ -68,6 +71,7 @@ enum Scenario: String, CaseIterable {
         case .bench: bench(communicator)
         case .bucketed: report(bucketed(communicator), communicator)
         case .bucketedStall: bucketedStall(communicator)
+        case .bfloat16: report(bfloat16(communicator), communicator)
         }
     }
 
@@ -320,6 +324,28 @@ enum Scenario: String, CaseIterable {
             }
             return "\(plan.buckets.count) buckets, first of \(plan.buckets[0].count), 10 steps alternating with the flat reducer: sums exact"
         }
+    }
+
+    private func bfloat16(_ communicator: Communicator) -> String {
+        let n = communicator.size, r = communicator.rank
+        func value(_ rank: Int, _ i: Int) -> Float { Float((i * 7_919 + rank * 104_729) % 20_011) / 1_000 - 10 }
+        var gradients = (0..<Self.reducerCount).map { value(r, $0) }
+        gradients.withUnsafeMutableBufferPointer { buffer in
+            let reducer = BucketedReducer(communicator: communicator, gradients: buffer, plan: bucketPlan(), compression: .bf16)
+            reducer.gradientsReady(from: 0)
+            _ = reducer.finish()
+        }
+        var worst = 0.0
+        for i in 0..<Self.reducerCount {
+            let values = (0..<n).map { Double(value($0, i)) }
+            let bound = Double(n) * 0x1p-8 * values.map(abs).reduce(0, +) * 1.01
+            worst = max(worst, abs(Double(gradients[i]) - values.reduce(0, +)) / bound)
+        }
+        // The same bits everywhere: a checksum of the bit patterns, compared by max and min over the ranks.
+        let checksum = gradients.reduce(0) { ($0 &* 31) &+ Int($1.bitPattern) }
+        let same = communicator.allreduce(checksum, .max) == communicator.allreduce(checksum, .min)
+        return String(format: "error within %@ bound, %@ on every rank", worst <= 1 ? "the" : "NOT the",
+                      same ? "the same bits" : "DIFFERENT bits") + (r == 0 ? String(format: " (worst %.3f of the bound)", worst) : "")
     }
 
     private func bucketedStall(_ communicator: MPICommunicator) {

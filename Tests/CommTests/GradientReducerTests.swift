@@ -80,6 +80,34 @@ import Testing
         }
     }
 
+    /// bfloat16 on the wire: every rank ends with the same bits, and each element's error against the exact sum
+    /// stays within n 2^-8 of the sum of its magnitudes (the rounding of each input and of each hop's partial sum).
+    @Test(arguments: [1, 2, 3, 4]) func bfloat16SumsStayWithinTheirBoundAndAgreeOnEveryRank(ranks: Int) {
+        let compressed: [(String, @Sendable (ThreadCommunicator, UnsafeMutableBufferPointer<Float>) -> any GradientReducer)] = [
+            ("flat", { FlatReducer(communicator: $0, gradients: $1, compression: .bf16) }),
+            ("bucketed", { communicator, buffer in
+                let plan = BucketPlan(count: buffer.count, segmentStarts: Self.segmentStarts, bucketBytes: 4_000,
+                                      firstBucketBytes: 400)
+                return BucketedReducer(communicator: communicator, gradients: buffer, plan: plan, compression: .bf16)
+            }),
+        ]
+        for (name, makeReducer) in compressed {
+            let results = Self.reduce(ranks: ranks, steps: 1, makeReducer: makeReducer)
+            var worst = 0.0
+            for i in 0..<Self.count {
+                let values = (0..<ranks).map { Double(Self.value(rank: $0, element: i, step: 0)) }
+                let exact = values.reduce(0, +), magnitude = values.map(abs).reduce(0, +)
+                let bound = Double(ranks) * 0x1p-8 * magnitude * 1.01
+                worst = max(worst, abs(Double(results[0][i]) - exact) / max(bound, .leastNormalMagnitude))
+            }
+            print("bfloat16 \(name) on \(ranks) ranks: worst error \(worst) of its bound")
+            #expect(worst <= 1, "\(name): an element's error is \(worst) times its bound")
+            // float32 sums would sit near 2^-16 of the bound: the values did travel as bfloat16.
+            #expect(worst > 0.1, "\(name): errors of at most \(worst) of the bound are not bfloat16's")
+            #expect(results.allSatisfy { $0 == results[0] }, "\(name): the ranks' sums differ")
+        }
+    }
+
     @Test func aRankThatSkippedBackwardIssuesTheSameCollectives() {
         let results = Self.reduce(ranks: 3, steps: 2, skipping: [1],
                                   makeReducer: Self.bucketed(bucketBytes: 4_000, firstBucketBytes: 400))
@@ -144,6 +172,13 @@ final class ObservedCommunicator: Communicator, @unchecked Sendable {
     }
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ operation: ReduceOperation) { inner.allreduce(buffer, operation) }
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Int64>, _ operation: ReduceOperation) { inner.allreduce(buffer, operation) }
+    func allreduceBFloat16Sum(_ buffer: UnsafeMutableBufferPointer<UInt16>) {
+        condition.withLock {
+            started.append(buffer.count)
+            condition.broadcast()
+        }
+        inner.allreduceBFloat16Sum(buffer)
+    }
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) { inner.broadcast(buffer, root: root) }
     func barrier() { inner.barrier() }
     func abort(code: Int32) -> Never { inner.abort(code: code) }

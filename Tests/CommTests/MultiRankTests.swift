@@ -157,6 +157,17 @@ import Testing
                       "11 buckets, first of 1000, 10 steps alternating with the flat reducer: sums exact")
     }
 
+    @Test(arguments: [2, 4]) func bfloat16SumsStayWithinTheirBoundAndAgreeOnRealRanks(ranks: Int) throws {
+        for (rank, payload) in try payloads("bfloat16", ranks: ranks) {
+            #expect(payload.hasPrefix("error within the bound, the same bits on every rank"), "rank \(rank): \(payload)")
+            guard rank == 0 else { continue }
+            print("bfloat16 on \(ranks) MPI ranks: \(payload)")
+            // float32 sums would sit near 2^-16 of the bound: the values did travel as bfloat16.
+            let worst = payload.split(separator: "(worst ").last.flatMap { Double($0.prefix { $0 != " " }) }
+            #expect(worst.map { $0 > 0.05 } == true, "\(payload)")
+        }
+    }
+
     /// The communication thread's allreduces are the watched collectives: a rank that never sends its first
     /// bucket is named, and the job ends at the timeout.
     @Test(arguments: [2, 4]) func rankStalledBeforeItsFirstBucketIsNamed(ranks: Int) throws {

@@ -151,6 +151,7 @@ import Trainer
             stall_warning_seconds = 60.0
             stall_timeout_seconds = 600.0
             bucket_mb = 25.0
+            compression = "none"
 
             """
         #expect(text == expected)

@@ -12,24 +12,30 @@ public struct CommSettings: Sendable, Equatable {
     /// backward has passed it, the one at the end of the gradient buffer holding at most 1 MB so that sending starts
     /// early; 0 sends the whole buffer in one allreduce after backward.
     public var bucketMB: Double
+    /// How gradients travel (`compression`, "none" or "bf16", default "none"): bfloat16 halves the bytes, with
+    /// partial sums added in float32 at every hop.
+    public var compression: GradientCompression
 
     /// The limit of the first bucket (the output layers' gradients), as PyTorch's DDP has it.
     static let firstBucketMB = 1.0
 
     /// Settings with the given values.
-    public init(stallWarningSeconds: Double = 60, stallTimeoutSeconds: Double = 600, bucketMB: Double = 25) {
+    public init(stallWarningSeconds: Double = 60, stallTimeoutSeconds: Double = 600, bucketMB: Double = 25,
+                compression: GradientCompression = .none) {
         self.stallWarningSeconds = stallWarningSeconds
         self.stallTimeoutSeconds = stallTimeoutSeconds
         self.bucketMB = bucketMB
+        self.compression = compression
     }
 
-    static let keys = ["stall_warning_seconds", "stall_timeout_seconds", "bucket_mb"]
+    static let keys = ["stall_warning_seconds", "stall_timeout_seconds", "bucket_mb", "compression"]
 
     init(from section: SectionReader) throws(ConfigError) {
         var section = section
         self.init(stallWarningSeconds: try section.number("stall_warning_seconds", .positive) ?? 60,
                   stallTimeoutSeconds: try section.number("stall_timeout_seconds", .nonNegative) ?? 600,
-                  bucketMB: try section.number("bucket_mb", .nonNegative) ?? 25)
+                  bucketMB: try section.number("bucket_mb", .nonNegative) ?? 25,
+                  compression: try section.choice("compression", of: GradientCompression.self) ?? .none)
         try section.finish(context: "[comm]")
     }
 
@@ -38,12 +44,12 @@ public struct CommSettings: Sendable, Equatable {
     public func makeReducer(communicator: any Communicator, gradients: UnsafeMutableBufferPointer<Float>,
                             segmentStarts: [Int]) -> any GradientReducer {
         guard bucketMB > 0, communicator.size > 1 else {
-            return FlatReducer(communicator: communicator, gradients: gradients)
+            return FlatReducer(communicator: communicator, gradients: gradients, compression: compression)
         }
         let bytes = { (megabytes: Double) in max(1, Int(megabytes * 1_048_576)) }
         let plan = BucketPlan(count: gradients.count, segmentStarts: segmentStarts, bucketBytes: bytes(bucketMB),
                               firstBucketBytes: bytes(min(bucketMB, Self.firstBucketMB)))
-        return BucketedReducer(communicator: communicator, gradients: gradients, plan: plan)
+        return BucketedReducer(communicator: communicator, gradients: gradients, plan: plan, compression: compression)
     }
 
     /// The communicator's policy for these settings.
@@ -56,5 +62,6 @@ public struct CommSettings: Sendable, Equatable {
         writer.set("stall_warning_seconds", stallWarningSeconds)
         writer.set("stall_timeout_seconds", stallTimeoutSeconds)
         writer.set("bucket_mb", bucketMB)
+        writer.set("compression", compression.rawValue)
     }
 }
