@@ -38,8 +38,8 @@ enum Scenario: String, CaseIterable {
     /// 100,000 gradients with fractional values summed as bfloat16 by the bucketed reducer: every element within
     /// n 2^-8 of the sum of its magnitudes from the exact sum, and the same bits on every rank.
     case bfloat16
-    /// Times allreduce of 4 MB and 100 MB Float buffers, and back-to-back allreduces of LeNet-5's gradient
-    /// (61,706 floats) and of a step's statistics (5 doubles); rank 0 prints the figures.
+    /// Times allreduce of 4 MB and 100 MB Float buffers, of one float, and back-to-back allreduces of LeNet-5's
+    /// gradient (61,706 floats) and of a step's statistics (5 doubles); rank 0 prints the figures.
     case bench
 
     func run(on communicator: MPICommunicator) {
@@ -392,6 +392,15 @@ enum Scenario: String, CaseIterable {
             if communicator.rank == 0 {
                 report("allreduce \(megabytes) MB Float: mean \(figures(mean)), best \(figures(best))", communicator)
             }
+        }
+        // The latency of the smallest allreduce: the alpha of an alpha-beta model.
+        var one: [Float] = [1]
+        communicator.barrier()
+        let latencyStart = ContinuousClock.now
+        for _ in 0..<2000 { one.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) } }
+        let latency = communicator.allreduce((ContinuousClock.now - latencyStart) / .microseconds(1) / 2000, .max)
+        if communicator.rank == 0 {
+            report(String(format: "allreduce of 1 float: %.1f us", latency), communicator)
         }
         // A training step's two collectives, back to back as the ranks issue them: their per-call cost.
         var gradient = [Float](repeating: 1, count: 61_706), statistics = [Double](repeating: 1, count: 5)
