@@ -3,7 +3,7 @@
 #
 #   launch/scaling.sh [--rounds N] [--models "lenet5 resnet20 resnet50"]
 #
-# 1. For each model, 1 and 2 ranks x 1 thread of `dtrain bench` (bound to a core each by launch/dtrain-node.sh) and
+# 1. For each model, 1 and 2 ranks x 1 thread of `dtrain bench` (bound to a core each) and
 #    of PyTorch DDP over gloo (launch/ddp_pytorch.py, the same models and images per rank, tcmalloc preloaded),
 #    alternating within every round so that the machine's drift touches both alike; then 4 and 8 dtrain ranks
 #    oversubscribed (for correctness: the multi-rank tests check their results; their speed means nothing here).
@@ -68,9 +68,16 @@ weight_decay = 1e-4
 CONFIG
 done
 
+# One BLAS thread per rank, each rank bound to a core while there are cores enough.
+ranks_of_one_thread() {  # ranks
+    local options=(-n "$1" -x OPENBLAS_NUM_THREADS=1)
+    [ "$(id -u)" -ne 0 ] || options+=(--allow-run-as-root)
+    if (($1 <= $(nproc))); then options+=(--bind-to core); else options+=(--oversubscribe --bind-to none); fi
+    echo "mpirun ${options[*]} .build/release/dtrain"
+}
 dtrain_bench() {  # model ranks [runner]
     local model=$1 ranks=$2 line
-    line=$(${3:-launch/dtrain-node.sh $ranks} bench "$scratch/$model.toml" --steps "${steps[$model]}" \
+    line=$(${3:-$(ranks_of_one_thread "$ranks")} bench "$scratch/$model.toml" --steps "${steps[$model]}" \
         --set data.global_batch=$((batch[$model] * ranks)) 2>&1 | grep '^bench:') || { echo "scaling: dtrain bench $model on $ranks ranks failed" >&2; exit 1; }
     echo "$line" >&2
     echo "dtrain $model $ranks $(sed 's/.*: \([0-9.]*\) img\/s.*/\1/' <<<"$line")" >>"$results"

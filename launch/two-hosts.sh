@@ -6,8 +6,8 @@
 #
 #   launch/two-hosts.sh PROGRAM [ARGS...]      one rank per host; the ranks' output and mpirun's status
 #
-# TWO_HOSTS_RATE (default 10gbit) and TWO_HOSTS_DELAY (default 50us) shape both directions; a kernel without
-# netem gets the rate alone (tbf), and the script says so. Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN). Exits 3,
+# TWO_HOSTS_RATE (default 10gbit; none leaves the link unshaped) and TWO_HOSTS_DELAY (default 50us) shape both
+# directions; a kernel without netem gets the rate alone (tbf), and the script says so. Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN). Exits 3,
 # with one line saying why, when the machine does not permit network namespaces.
 set -euo pipefail
 
@@ -43,7 +43,9 @@ for ns in "$a" "$b"; do ip -n "$ns" link set lo up; done
 ip -n "$a" link set "dt${id}a" up
 ip -n "$b" link set "dt${id}b" up
 shaping="$rate and $delay each way (netem)"
+[[ $rate == none ]] && shaping="nothing (TWO_HOSTS_RATE=none)"
 for side in a b; do
+    [[ $rate == none ]] && break
     ns=$([[ $side == a ]] && echo "$a" || echo "$b")
     if ! ip netns exec "$ns" tc qdisc add dev "dt${id}$side" root netem delay "$delay" rate "$rate" 2>/dev/null; then
         ip netns exec "$ns" tc qdisc add dev "dt${id}$side" root tbf rate "$rate" burst 1mb latency 10ms
@@ -68,10 +70,13 @@ AGENT
 chmod +x "$scratch/agent"
 printf '%s slots=1\n%s slots=1\n' "$address_a" "$address_b" >"$scratch/hostfile"
 
+# The two hosts share this machine's cores: Open MPI's busy polling would keep the kernel's network processing
+# (ksoftirqd) off them for a scheduler tick per message (a 1-float allreduce took 5.9 ms here), so idle ranks yield
+# (mpi_yield_when_idle: 20-26 us).
 status=0
 ip netns exec "$a" unshare --uts sh -c 'hostname dtrain-a && exec "$@"' sh \
     mpirun --allow-run-as-root --hostfile "$scratch/hostfile" -n 2 --map-by node \
-    --mca plm_rsh_agent "$scratch/agent" --mca btl tcp,self \
+    --mca plm_rsh_agent "$scratch/agent" --mca btl tcp,self --mca mpi_yield_when_idle 1 \
     --mca btl_tcp_if_include 198.18.0.0/24 --mca oob_tcp_if_include 198.18.0.0/24 \
     -x OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" ${OPENBLAS_CORETYPE:+-x OPENBLAS_CORETYPE} \
     "$@" || status=$?
