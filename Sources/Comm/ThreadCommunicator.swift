@@ -3,7 +3,7 @@ import Foundation
 
 /// The ranks of a job as threads of one process, for testing what runs on a communicator without mpirun.
 ///
-/// `group(size:)` makes one communicator per rank; each must be used by its own thread. A collective meets the
+/// `group(size:)` makes one communicator per rank, each for a thread of its own (`run(size:_:)` starts them). A collective meets the
 /// other ranks in shared memory: every rank leaves its buffer's address, and once all have, rank r reduces the r-th
 /// share of the elements over the ranks' buffers in rank order and writes the result into every buffer, so the
 /// sums are the same whatever the timing. Ranks that issue different collectives trap, naming them.
@@ -19,6 +19,21 @@ public final class ThreadCommunicator: Communicator, @unchecked Sendable {
         precondition(size >= 1, "a job has at least one rank")
         let meeting = Meeting(size: size)
         return (0..<size).map { ThreadCommunicator(rank: $0, size: size, meeting: meeting) }
+    }
+
+    /// Runs `body` on one thread per rank of a new group of `size` ranks and returns its results by rank.
+    public static func run<Result: Sendable>(size: Int, _ body: @escaping @Sendable (ThreadCommunicator) -> Result) -> [Result] {
+        let results = ResultSlots<Result>(count: size)
+        let done = DispatchGroup()
+        for communicator in group(size: size) {
+            done.enter()
+            Thread {
+                results.set(communicator.rank, body(communicator))
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        return results.values
     }
 
     private init(rank: Int, size: Int, meeting: Meeting) {
@@ -132,4 +147,13 @@ private final class Meeting: @unchecked Sendable {
             return published
         }
     }
+}
+
+/// One result per rank, written by the ranks' threads.
+private final class ResultSlots<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Value?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: Value) { lock.withLock { slots[index] = value } }
+    var values: [Value] { lock.withLock { slots.map { $0! } } }
 }

@@ -21,7 +21,7 @@ import Testing
     private static func reduce(ranks: Int, steps: Int, skipping: Set<Int> = [],
                                makeReducer: @escaping @Sendable (ThreadCommunicator, UnsafeMutableBufferPointer<Float>) -> any GradientReducer)
         -> [[Float]] {
-        ThreadGroup.run(ranks: ranks) { communicator in
+        ThreadCommunicator.run(size: ranks) { communicator in
             let rank = communicator.rank
             var gradients = [Float](repeating: 0, count: count)
             gradients.withUnsafeMutableBufferPointer { buffer in

@@ -5,7 +5,7 @@ import Testing
 /// The communicator over threads of one process, on which the reducers are tested without mpirun.
 @Suite struct ThreadCommunicatorTests {
     @Test(arguments: [1, 2, 3, 4]) func allreduceSumsMaxesAndMinsInPlaceOnEveryRank(ranks: Int) {
-        let results = ThreadGroup.run(ranks: ranks) { communicator -> [Double] in
+        let results = ThreadCommunicator.run(size: ranks) { communicator -> [Double] in
             let r = Double(communicator.rank + 1)
             var sums = (0..<1001).map { Double($0) * r }, maxima = sums, minima = sums
             var integers = [Int64(communicator.rank)]
@@ -23,7 +23,7 @@ import Testing
 
     @Test(arguments: [1, 2, 4]) func broadcastCopiesTheRootsBytesAndBarrierWaitsForAll(ranks: Int) {
         let entered = Counter()
-        let results = ThreadGroup.run(ranks: ranks) { communicator -> String in
+        let results = ThreadCommunicator.run(size: ranks) { communicator -> String in
             Thread.sleep(forTimeInterval: 0.01 * Double(communicator.rank))
             entered.increment()
             communicator.barrier()
@@ -33,34 +33,6 @@ import Testing
         }
         #expect(results == Array(repeating: "from rank \(ranks - 1), \(ranks) entered", count: ranks))
     }
-}
-
-/// Runs `body` on one thread per rank of a `ThreadCommunicator` group and returns the results by rank.
-enum ThreadGroup {
-    static func run<Result: Sendable>(ranks: Int, _ body: @escaping @Sendable (ThreadCommunicator) -> Result) -> [Result] {
-        let communicators = ThreadCommunicator.group(size: ranks)
-        let results = Results<Result>(count: ranks)
-        let group = DispatchGroup()
-        for communicator in communicators {
-            let thread = Thread {
-                results.set(communicator.rank, body(communicator))
-                group.leave()
-            }
-            group.enter()
-            thread.start()
-        }
-        group.wait()
-        return results.values
-    }
-}
-
-/// Results written by several threads, one slot each.
-final class Results<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Value?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: Value) { lock.withLock { slots[index] = value } }
-    var values: [Value] { lock.withLock { slots.map { $0! } } }
 }
 
 /// A counter several threads increment.

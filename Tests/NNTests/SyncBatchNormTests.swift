@@ -66,7 +66,7 @@ import Testing
     func ranksAgreeWithOneRankOnTheGlobalBatch(shares: [Int]) throws {
         let reference = try Self.step(rows: 0..<Self.globalBatch, synchronizer: nil)
         let ranks = shares.count
-        let results = ThreadRanks.run(ranks) { communicator in
+        let results = ThreadCommunicator.run(size: ranks) { communicator in
             try! Self.step(rows: Self.slices(shares)[communicator.rank]) { gradients, starts in
                 let plan = BucketPlan(count: gradients.count, segmentStarts: starts, bucketBytes: 64, firstBucketBytes: 64)
                 return BucketedReducer(communicator: communicator, gradients: gradients, plan: plan)
@@ -98,24 +98,4 @@ final class ReducerSum: CrossRankSum {
     let reducer: any GradientReducer
     init(_ reducer: any GradientReducer) { self.reducer = reducer }
     func sumOverRanks(_ values: UnsafeMutableBufferPointer<Double>) { reducer.sumInOrder(values) }
-}
-
-/// Runs `body` on one thread per rank of a `ThreadCommunicator` group and returns the results by rank.
-enum ThreadRanks {
-    static func run<Result: Sendable>(_ ranks: Int, _ body: @escaping @Sendable (ThreadCommunicator) -> Result) -> [Result] {
-        let communicators = ThreadCommunicator.group(size: ranks)
-        let lock = NSLock()
-        nonisolated(unsafe) var results = [Result?](repeating: nil, count: ranks)
-        let group = DispatchGroup()
-        for communicator in communicators {
-            group.enter()
-            Thread {
-                let result = body(communicator)
-                lock.withLock { results[communicator.rank] = result }
-                group.leave()
-            }.start()
-        }
-        group.wait()
-        return results.map { $0! }
-    }
 }

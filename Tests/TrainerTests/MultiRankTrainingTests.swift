@@ -30,13 +30,7 @@ import Trainer
         let reference = try #require(parameters[1])
         #expect(reference.count == 10)
         for ranks in [2, 4] {
-            var worst = (difference: 0.0, name: "")
-            for (name, values) in reference {
-                let other = try #require(parameters[ranks]?[name])
-                let scale = Double(values.map(abs).max() ?? 1)
-                let difference = zip(values, other).map { Double(abs($0 - $1)) }.max() ?? 0
-                if difference / scale > worst.difference { worst = (difference / scale, name) }
-            }
+            let worst = try Self.worstRelativeDifference(reference, try #require(parameters[ranks]))
             print("\(ranks) ranks vs 1 rank after 50 steps: worst relative parameter difference \(worst.difference) (\(worst.name))")
             #expect(worst.difference < 1e-4, "\(ranks) ranks: \(worst.name) differs by \(worst.difference) relative")
             // Accuracy counts the same 250 samples once each; tiny float differences must not change a prediction.
@@ -67,13 +61,8 @@ import Trainer
         for (name, values) in flat {
             #expect(bucketed[name] == values, "2 ranks: \(name) differs between flat and bucketed reduction")
         }
-        let flat4 = try #require(parameters["4-0"]), bucketed4 = try #require(parameters["4-0.01"])
-        for (name, values) in flat4 {
-            let other = try #require(bucketed4[name])
-            let scale = Double(values.map(abs).max() ?? 1)
-            let difference = zip(values, other).map { Double(abs($0 - $1)) }.max() ?? 0
-            #expect(difference / scale < 1e-5, "4 ranks: \(name) differs by \(difference / scale) relative")
-        }
+        let worst = try Self.worstRelativeDifference(try #require(parameters["4-0"]), try #require(parameters["4-0.01"]))
+        #expect(worst.difference < 1e-5, "4 ranks: \(worst.name) differs by \(worst.difference) relative")
     }
 
     /// With `model.sync_bn`, a network of two conv - batch norm - tanh blocks trained for 20 steps on 2 and 4
@@ -132,15 +121,22 @@ import Trainer
         }
         let reference = try #require(parameters[1])
         for ranks in [2, 4] {
-            var worst = (difference: 0.0, name: "")
-            for (name, values) in reference {
-                let other = try #require(parameters[ranks]?[name])
-                let scale = Double(values.map(abs).max() ?? 1)
-                let difference = zip(values, other).map { Double(abs($0 - $1)) }.max() ?? 0
-                if difference / scale > worst.difference { worst = (difference / scale, name) }
-            }
+            let worst = try Self.worstRelativeDifference(reference, try #require(parameters[ranks]))
             print("sync_bn: \(ranks) ranks vs 1 rank after 20 steps: worst relative parameter difference \(worst.difference) (\(worst.name))")
             #expect(worst.difference < 1e-4, "\(ranks) ranks: \(worst.name) differs by \(worst.difference) relative")
         }
+    }
+
+    /// The parameter whose values differ most between `reference` and `other`, relative to its largest magnitude.
+    static func worstRelativeDifference(_ reference: [String: [Float]], _ other: [String: [Float]]) throws
+        -> (difference: Double, name: String) {
+        var worst = (difference: 0.0, name: "")
+        for (name, values) in reference {
+            let others = try #require(other[name], "\(name) is missing")
+            let scale = Double(values.map(abs).max() ?? 1)
+            let difference = zip(values, others).map { Double(abs($0 - $1)) }.max() ?? 0
+            if difference / scale > worst.difference { worst = (difference / scale, name) }
+        }
+        return worst
     }
 }
