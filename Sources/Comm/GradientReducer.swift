@@ -5,7 +5,8 @@
 /// step), and `finish()` returns once the whole buffer holds the sum over all ranks. A reducer issues the same
 /// collectives in the same order on every rank whatever it was told (a rank that skipped backward, because its
 /// batch could not be read, only calls `finish()`), and no other collective may start between the first
-/// `gradientsReady(from:)` of a step and the return of `finish()`, or the ranks could pair different collectives.
+/// `gradientsReady(from:)` of a step and the return of `finish()` except through `sumInOrder(_:)`, or the ranks
+/// could pair different collectives.
 public protocol GradientReducer: AnyObject, CustomStringConvertible {
     /// Every gradient from `offset` to the end of the buffer is final for this step.
     func gradientsReady(from offset: Int)
