@@ -52,7 +52,8 @@ let package = Package(
                           path: "Tests/CheckpointWriter"),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"], swiftSettings: optimized),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Engine"], swiftSettings: optimized),
+        // Comm for synchronised batch norm across ranks that are threads (ThreadCommunicator), without MPI.
+        .testTarget(name: "NNTests", dependencies: ["NN", "Engine", "Comm"], swiftSettings: optimized),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard"]),
         // Launches `mpirun` from the multi-rank tests, with a timeout that turns a hang into a failure.

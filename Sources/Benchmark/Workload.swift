@@ -28,8 +28,6 @@ struct Workload {
         /// CPU time of the process (every thread) per step: on a machine shared with other work, the figure that
         /// the others' load does not inflate.
         let cpuSecondsPerStep: Double
-        /// The optimizer's update per step.
-        let updateSecondsPerStep: Double
         /// Each layer's time, when asked for.
         let profile: LayerProfile?
         /// Direct-convolution and dense FLOPs of one image's training step (three forward passes).
@@ -69,7 +67,6 @@ struct Workload {
         let gradient = Tensor(zeros: [batch] + model.outputShape)
         let context = ForwardContext.training(batchSize: batch)
 
-        var update = 0.0
         func step() {
             model.zeroGradients()
             let logits = model.forward(input, context: context)
@@ -77,11 +74,10 @@ struct Workload {
             model.backward(gradient)
             let start = DispatchTime.now().uptimeNanoseconds
             optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: 0.01)
-            update += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            model.profile?.addUpdate(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         step()  // warm-up: buffers, page faults, OpenBLAS's own buffers
         step()
-        update = 0
         if profile { model.profile = LayerProfile(graph: graph) }
         let allocationsBefore = TensorStorage.allocationCount
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = CPUTime.processSeconds
@@ -90,7 +86,7 @@ struct Workload {
         let cpuSeconds = CPUTime.processSeconds - cpuStart
         let allocations = TensorStorage.allocationCount - allocationsBefore
         return Result(imagesPerSecond: Double(steps * batch) / seconds, secondsPerStep: seconds / Double(steps),
-                      cpuSecondsPerStep: cpuSeconds / Double(steps), updateSecondsPerStep: update / Double(steps),
+                      cpuSecondsPerStep: cpuSeconds / Double(steps),
                       profile: model.profile,
                       flopsPerImage: 3 * (try forwardFLOPs()), peakMegabytes: MemoryUsage.peakMegabytes,
                       allocationsPerStep: Double(allocations) / Double(steps))

@@ -77,8 +77,7 @@ try ComputeThreads.with(threads: threads) {
                          1000 * result.cpuSecondsPerStep, gflops,
                          100 * gflops / peak, 100 * gflops / sgemm, result.peakMegabytes, result.allocationsPerStep))
             if let layers = result.profile {
-                print(layers.table(stepSeconds: result.secondsPerStep,
-                                   extra: [("optimizer update", result.updateSecondsPerStep)]))
+                print(layers.table(stepSeconds: result.secondsPerStep, extra: []))
             }
         }
     }

@@ -19,6 +19,9 @@ public protocol Communicator: AnyObject {
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ operation: ReduceOperation)
     /// Replaces every element of `buffer`, on every rank, with the reduction of that element over all ranks.
     func allreduce(_ buffer: UnsafeMutableBufferPointer<Int64>, _ operation: ReduceOperation)
+    /// Replaces every bfloat16 element of `buffer`, on every rank, with its sum over all ranks, where partial
+    /// sums are added in float32 and rounded to bfloat16 at every hop (compressed gradients).
+    func allreduceBFloat16Sum(_ buffer: UnsafeMutableBufferPointer<UInt16>)
     /// Copies the bytes of `root`'s buffer into the buffer of every other rank; all buffers have the same length.
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int)
     /// Returns once every rank has entered the barrier.

@@ -69,6 +69,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private let watch: StallWatch?
     /// The number of the collective in progress or last finished; used under `collectiveLock`.
     private var sequence: Int64 = 0
+    /// The bfloat16 sum (float32 at every hop), a user-defined MPI operation.
+    private var bfloat16Sum: MPI_Op?
 
     /// When a waiting collective names late ranks, and when it ends the job.
     public var stallPolicy: StallPolicy {
@@ -144,6 +146,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         MPI_Get_processor_name(&name, &length)
         processorName = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 
+        var bfloat16Sum = dtrain_mpi_op_null()
+        let created = dtrain_mpi_op_create_bf16_sum(&bfloat16Sum)
+        self.bfloat16Sum = bfloat16Sum
         let (gathered, identities) = Self.gatherIdentities(world, size: size, host: processorName)
         self.identities = identities
         board = size > 1 ? ArrivalBoard(world: world, rank: rank, size: size) : nil
@@ -151,6 +156,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
         if split != MPI_SUCCESS {
             abort("MPI_Comm_split_type failed: \(Self.describe(split))", code: Self.failureStatus)
+        }
+        if created != MPI_SUCCESS {
+            abort("MPI_Op_create of the bfloat16 sum failed: \(Self.describe(created))", code: Self.failureStatus)
         }
         if gathered != MPI_SUCCESS {
             abort("MPI_Allgather of the ranks' hosts failed: \(Self.describe(gathered))", code: Self.failureStatus)
@@ -178,17 +186,23 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// Replaces every element of `buffer` with its reduction over all ranks.
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, _ operation: ReduceOperation) {
-        reduce(buffer, dtrain_mpi_float(), operation)
+        reduce(buffer, dtrain_mpi_float(), Self.op(operation), "Float")
     }
 
     /// Replaces every element of `buffer` with its reduction over all ranks.
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ operation: ReduceOperation) {
-        reduce(buffer, dtrain_mpi_double(), operation)
+        reduce(buffer, dtrain_mpi_double(), Self.op(operation), "Double")
     }
 
     /// Replaces every element of `buffer` with its reduction over all ranks.
     public func allreduce(_ buffer: UnsafeMutableBufferPointer<Int64>, _ operation: ReduceOperation) {
-        reduce(buffer, dtrain_mpi_int64(), operation)
+        reduce(buffer, dtrain_mpi_int64(), Self.op(operation), "Int64")
+    }
+
+    /// Replaces every bfloat16 element of `buffer` with its sum over all ranks, added in float32 at every hop of
+    /// MPI's algorithm (a user-defined operation) and rounded to bfloat16 between hops.
+    public func allreduceBFloat16Sum(_ buffer: UnsafeMutableBufferPointer<UInt16>) {
+        reduce(buffer, dtrain_mpi_uint16(), bfloat16Sum, "bfloat16")
     }
 
     /// Copies `root`'s bytes into the buffers of all other ranks.
@@ -228,6 +242,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         callLock.withLock {
             guard transition(from: .running, to: .finished) else { return }
             board?.close()
+            MPI_Op_free(&bfloat16Sum)
             MPI_Finalize()
         }
     }
@@ -240,17 +255,20 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if locked { callLock.unlock() }
     }
 
-    private func reduce<Element>(
-        _ buffer: UnsafeMutableBufferPointer<Element>, _ datatype: MPI_Datatype, _ operation: ReduceOperation
-    ) {
-        guard let base = buffer.baseAddress else { return }
-        let op = switch operation {
+    private static func op(_ operation: ReduceOperation) -> MPI_Op? {
+        switch operation {
         case .sum: dtrain_mpi_sum()
         case .max: dtrain_mpi_max()
         case .min: dtrain_mpi_min()
         }
+    }
+
+    private func reduce<Element>(
+        _ buffer: UnsafeMutableBufferPointer<Element>, _ datatype: MPI_Datatype, _ op: MPI_Op?, _ name: String
+    ) {
+        guard let base = buffer.baseAddress else { return }
         for piece in Pieces(count: buffer.count, limit: maximumCountPerCall) {
-            let call = "MPI_Allreduce of \(piece.count) \(Element.self) elements"
+            let call = "MPI_Allreduce of \(piece.count) \(name) elements"
             let result = collective(call) {
                 MPI_Allreduce(dtrain_mpi_in_place(), base + piece.lowerBound, Int32(piece.count), datatype, op, world)
             }

@@ -29,8 +29,17 @@ enum Scenario: String, CaseIterable {
     /// One rank joins the others' allreduce 2 s late; with a 0.5 s stall warning and no timeout the others name it,
     /// report the end of the stall, and every rank prints the CPU time its wait cost.
     case late
-    /// Times allreduce of 4 MB and 100 MB Float buffers, and back-to-back allreduces of LeNet-5's gradient
-    /// (61,706 floats) and of a step's statistics (5 doubles); rank 0 prints the figures.
+    /// The bucketed reducer over 100,000 floats in segments of 1,000 (buckets of 10,000, the first of 1,000),
+    /// written segment by segment from the end as backward does, for 5 steps: every sum exact, as the flat reducer's.
+    case bucketed
+    /// The last rank stops itself (SIGSTOP) before its backward while the others' communication threads wait in
+    /// the first bucket's allreduce; with a 1 s stall warning and a 3 s timeout the others name it, then end the job.
+    case bucketedStall = "bucketed-stall"
+    /// 100,000 gradients with fractional values summed as bfloat16 by the bucketed reducer: every element within
+    /// n 2^-8 of the sum of its magnitudes from the exact sum, and the same bits on every rank.
+    case bfloat16
+    /// Times allreduce of 4 MB and 100 MB Float buffers, of one float, and back-to-back allreduces of LeNet-5's
+    /// gradient (61,706 floats) and of a step's statistics (5 doubles); rank 0 prints the figures.
     case bench
 
     func run(on communicator: MPICommunicator) {
@@ -60,6 +69,9 @@ enum Scenario: String, CaseIterable {
         case .late: late(communicator)
         case .stopInside: stopInside(communicator)
         case .bench: bench(communicator)
+        case .bucketed: report(bucketed(communicator), communicator)
+        case .bucketedStall: bucketedStall(communicator)
+        case .bfloat16: report(bfloat16(communicator), communicator)
         }
     }
 
@@ -280,6 +292,80 @@ enum Scenario: String, CaseIterable {
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
+    // MARK: Gradient reducers
+
+    private static let reducerCount = 100_000, segmentLength = 1_000
+
+    private func bucketPlan() -> BucketPlan {
+        BucketPlan(count: Self.reducerCount, segmentStarts: Array(stride(from: 0, to: Self.reducerCount, by: Self.segmentLength)),
+                   bucketBytes: 40_000, firstBucketBytes: 4_000)
+    }
+
+    /// Element i of rank r in step s is (r + 1) * w(i, s) with small integer weights, so every sum is exact.
+    private func bucketed(_ communicator: Communicator) -> String {
+        let n = communicator.size, r = communicator.rank
+        func weight(_ i: Int, _ step: Int) -> Int { (i + step) % 13 - 6 }
+        var gradients = [Float](repeating: 0, count: Self.reducerCount)
+        return gradients.withUnsafeMutableBufferPointer { buffer in
+            let plan = bucketPlan()
+            let reducers: [any GradientReducer] = [BucketedReducer(communicator: communicator, gradients: buffer, plan: plan),
+                                                   FlatReducer(communicator: communicator, gradients: buffer)]
+            for step in 0..<10 {
+                let reducer = reducers[step % 2]
+                buffer.update(repeating: 0)
+                for start in stride(from: Self.reducerCount - Self.segmentLength, through: 0, by: -Self.segmentLength) {
+                    for i in start..<(start + Self.segmentLength) { buffer[i] = Float((r + 1) * weight(i, step)) }
+                    reducer.gradientsReady(from: start)
+                }
+                _ = reducer.finish()
+                if let bad = (0..<Self.reducerCount).first(where: { buffer[$0] != Float(n * (n + 1) / 2 * weight($0, step)) }) {
+                    return "step \(step) (\(reducer)): element \(bad) is \(buffer[bad]), expected \(n * (n + 1) / 2 * weight(bad, step))"
+                }
+            }
+            return "\(plan.buckets.count) buckets, first of \(plan.buckets[0].count), 10 steps alternating with the flat reducer: sums exact"
+        }
+    }
+
+    private func bfloat16(_ communicator: Communicator) -> String {
+        let n = communicator.size, r = communicator.rank
+        func value(_ rank: Int, _ i: Int) -> Float { Float((i * 7_919 + rank * 104_729) % 20_011) / 1_000 - 10 }
+        var gradients = (0..<Self.reducerCount).map { value(r, $0) }
+        gradients.withUnsafeMutableBufferPointer { buffer in
+            let reducer = BucketedReducer(communicator: communicator, gradients: buffer, plan: bucketPlan(), compression: .bf16)
+            reducer.gradientsReady(from: 0)
+            _ = reducer.finish()
+        }
+        var worst = 0.0
+        for i in 0..<Self.reducerCount {
+            let values = (0..<n).map { Double(value($0, i)) }
+            let bound = Double(n) * 0x1p-8 * values.map(abs).reduce(0, +) * 1.01
+            worst = max(worst, abs(Double(gradients[i]) - values.reduce(0, +)) / bound)
+        }
+        // The same bits everywhere: a checksum of the bit patterns, compared by max and min over the ranks.
+        let checksum = gradients.reduce(0) { ($0 &* 31) &+ Int($1.bitPattern) }
+        let same = communicator.allreduce(checksum, .max) == communicator.allreduce(checksum, .min)
+        return String(format: "error within %@ bound, %@ on every rank", worst <= 1 ? "the" : "NOT the",
+                      same ? "the same bits" : "DIFFERENT bits") + (r == 0 ? String(format: " (worst %.3f of the bound)", worst) : "")
+    }
+
+    private func bucketedStall(_ communicator: MPICommunicator) {
+        communicator.stallPolicy = StallPolicy(warningSeconds: 1, timeoutSeconds: 3)
+        communicator.activity = "the bucketed stall scenario"
+        if communicator.rank == communicator.size - 1 {
+            Thread.sleep(forTimeInterval: 0.2)
+            kill(getpid(), SIGSTOP)
+            while true { pause() }
+        }
+        var gradients = [Float](repeating: 1, count: Self.reducerCount)
+        gradients.withUnsafeMutableBufferPointer { buffer in
+            let plan = bucketPlan()
+            let reducer = BucketedReducer(communicator: communicator, gradients: buffer, plan: plan)
+            reducer.gradientsReady(from: plan.buckets[0].lowerBound)
+            _ = reducer.finish()
+        }
+        report("returned from a collective the last rank never joined", communicator)
+    }
+
     // MARK: Measurement
 
     private func bench(_ communicator: Communicator) {
@@ -306,6 +392,15 @@ enum Scenario: String, CaseIterable {
             if communicator.rank == 0 {
                 report("allreduce \(megabytes) MB Float: mean \(figures(mean)), best \(figures(best))", communicator)
             }
+        }
+        // The latency of the smallest allreduce: the alpha of an alpha-beta model.
+        var one: [Float] = [1]
+        communicator.barrier()
+        let latencyStart = ContinuousClock.now
+        for _ in 0..<2000 { one.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) } }
+        let latency = communicator.allreduce((ContinuousClock.now - latencyStart) / .microseconds(1) / 2000, .max)
+        if communicator.rank == 0 {
+            report(String(format: "allreduce of 1 float: %.1f us", latency), communicator)
         }
         // A training step's two collectives, back to back as the ranks issue them: their per-call cost.
         var gradient = [Float](repeating: 1, count: 61_706), statistics = [Double](repeating: 1, count: 5)

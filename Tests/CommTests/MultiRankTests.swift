@@ -152,6 +152,39 @@ import Testing
         #expect(survivingProcesses(running: "dtrain-comm-check stall").isEmpty)
     }
 
+    @Test(arguments: [1, 2, 4]) func bucketedReducerGivesExactSumsOnRealRanks(ranks: Int) throws {
+        try expectAll("bucketed", ranks: ranks,
+                      "11 buckets, first of 1000, 10 steps alternating with the flat reducer: sums exact")
+    }
+
+    @Test(arguments: [2, 4]) func bfloat16SumsStayWithinTheirBoundAndAgreeOnRealRanks(ranks: Int) throws {
+        for (rank, payload) in try payloads("bfloat16", ranks: ranks) {
+            #expect(payload.hasPrefix("error within the bound, the same bits on every rank"), "rank \(rank): \(payload)")
+            guard rank == 0 else { continue }
+            print("bfloat16 on \(ranks) MPI ranks: \(payload)")
+            // float32 sums would sit near 2^-16 of the bound: the values did travel as bfloat16.
+            let worst = payload.split(separator: "(worst ").last.flatMap { Double($0.prefix { $0 != " " }) }
+            #expect(worst.map { $0 > 0.05 } == true, "\(payload)")
+        }
+    }
+
+    /// The communication thread's allreduces are the watched collectives: a rank that never sends its first
+    /// bucket is named, and the job ends at the timeout.
+    @Test(arguments: [2, 4]) func rankStalledBeforeItsFirstBucketIsNamed(ranks: Int) throws {
+        let result = try runCheck("bucketed-stall", ranks: ranks, timeout: .seconds(30))
+        #expect(result.status == 4, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("dtrain: rank 0: stalled: ") }
+        #expect(lines.count == 2, "one warning and one final line from rank 0:\n\(result.stderr)")
+        for line in lines {
+            #expect(line.contains("rank \(ranks - 1) (host ")
+                    && line.contains(" has not reached MPI_Allreduce of 1000 Float elements during the bucketed stall scenario"),
+                    "\(line)")
+        }
+        #expect(lines.last?.hasSuffix("; ending the job") == true, "\(result.stderr)")
+        #expect(!result.stdout.contains("returned from a collective"), "\(result.stdout)")
+        #expect(survivingProcesses(running: "dtrain-comm-check bucketed-stall").isEmpty)
+    }
+
     @Test func rankStoppedInsideACollectiveIsNamed() throws {
         let result = try runCheck("stop-inside", ranks: 2, timeout: .seconds(60))
         #expect(result.status == 4, "\(result.stderr)")

@@ -122,6 +122,7 @@ import Trainer
             [model]
             name = "lenet5"
             # init is not set
+            sync_bn = false
             activation = "tanh"
             pooling = "max"
 
@@ -150,6 +151,8 @@ import Trainer
             [comm]
             stall_warning_seconds = 60.0
             stall_timeout_seconds = 600.0
+            bucket_mb = 25.0
+            compression = "none"
 
             """
         #expect(text == expected)

@@ -13,6 +13,8 @@ public final class LayerProfile {
     public private(set) var rows: [Row]
     /// Forward passes timed.
     public private(set) var passes = 0
+    /// The optimizer's updates, which the trainer adds (`addUpdate`).
+    public private(set) var updateSeconds = 0.0
 
     public init(graph: Graph) {
         rows = graph.entries.map { Row(name: $0.name, kind: String(describing: type(of: $0.layer))) }
@@ -25,8 +27,11 @@ public final class LayerProfile {
 
     func addBackward(_ index: Int, _ seconds: Double) { rows[index].backwardSeconds += seconds }
 
+    /// Adds one optimizer update's time.
+    public func addUpdate(_ seconds: Double) { updateSeconds += seconds }
+
     /// The rows as a table in milliseconds per step, with the share of `stepSeconds` (a whole step's time) each
-    /// takes, followed by `extra` rows (optimizer, communication) given in seconds per step.
+    /// takes, followed by the optimizer's update and `extra` rows (communication, data) given in seconds per step.
     public func table(stepSeconds: Double, extra: [(String, Double)]) -> String {
         let steps = Double(max(passes, 1))
         var lines = [pad("layer", 24) + pad("kind", 16) + pad("forward ms", 12, right: true)
@@ -41,6 +46,7 @@ public final class LayerProfile {
             line(row.name, row.kind, row.forwardSeconds / steps, row.backwardSeconds / steps)
         }
         let layers = rows.reduce(0) { $0 + ($1.forwardSeconds + $1.backwardSeconds) / steps }
+        let extra = [("optimizer update", updateSeconds / steps)] + extra
         for (name, seconds) in extra { line(name, "", nil, seconds) }
         let other = stepSeconds - layers - extra.reduce(0) { $0 + $1.1 }
         line("other (loss, data, glue)", "", nil, max(other, 0))

@@ -28,6 +28,8 @@ public final class Model {
     private var gradientIsOwned: [Bool]
     /// The layers' shared scratch and gradient pool, which also holds the sums at residual branch points.
     private let memory: SharedMemory
+    /// Where each graph entry's first parameter lies in the flat buffers; nil for entries without parameters.
+    private let firstParameterOffsets: [Int?]
 
     /// Builds the model for samples of `inputShape`, checking every layer's shapes and drawing initial
     /// parameters from `seed` (the same seed gives the same parameters on every rank).
@@ -39,7 +41,9 @@ public final class Model {
         var parameterSegments: [ParameterSegment] = []
         var bufferSegments: [BufferSegment] = []
         var parameterCount = 0, bufferCount = 0
+        var firstParameterOffsets: [Int?] = []
         for entry in graph.entries {
+            firstParameterOffsets.append(entry.layer.parameterSpecs.isEmpty ? nil : parameterCount)
             let inputShapes = entry.inputs.map { $0.index < 0 ? [1] + inputShape : shapes[$0.index] }
             let shape: [Int]
             do {
@@ -95,6 +99,7 @@ public final class Model {
         self.buffers = buffers
         self.parameterSegments = parameterSegments
         self.bufferSegments = bufferSegments
+        self.firstParameterOffsets = firstParameterOffsets
         let n = graph.entries.count
         outputs = Array(repeating: nil, count: n)
         outputGradients = Array(repeating: nil, count: n)
@@ -133,6 +138,11 @@ public final class Model {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
+    /// Makes every batch norm of the model use the global batch's statistics, summed over the ranks by `ranks`.
+    public func synchronizeBatchNorm(with ranks: any CrossRankSum) {
+        for entry in graph.entries { (entry.layer as? BatchNorm)?.crossRank = ranks }
+    }
+
     /// Sets every gradient to zero; backward passes add into them.
     public func zeroGradients() {
         gradients.fill(0)
@@ -155,7 +165,11 @@ public final class Model {
 
     /// Back-propagates `outputGradient` (the gradient of the loss with respect to the last forward's output),
     /// adding the parameter gradients into `gradients`.
-    public func backward(_ outputGradient: Tensor) {
+    ///
+    /// Parameters lie in graph order and layers run in reverse, so after each layer that holds parameters the
+    /// gradients from its first parameter to the end of the buffer are final: `gradientsReady` is told that offset
+    /// (a gradient reducer starts sending them while the earlier layers compute).
+    public func backward(_ outputGradient: Tensor, gradientsReady: (_ offset: Int) -> Void = { _ in }) {
         let n = graph.entries.count
         for index in 0..<n {
             outputGradients[index] = nil
@@ -163,6 +177,7 @@ public final class Model {
         }
         outputGradients[n - 1] = outputGradient
         for index in stride(from: n - 1, through: 0, by: -1) {
+            defer { if let offset = firstParameterOffsets[index] { gradientsReady(offset) } }
             // A node nothing downstream depends on (its output unused) contributes no gradient.
             guard let gradient = outputGradients[index] else { continue }
             let entry = graph.entries[index]

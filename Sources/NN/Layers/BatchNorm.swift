@@ -4,7 +4,9 @@ import Engine
 ///
 /// Training normalises with the batch's mean and biased variance and updates the running statistics with the
 /// unbiased variance: running = (1 - momentum) running + momentum batch. Evaluation uses the running statistics.
-/// Statistics are per rank (not synchronised across ranks), as in PyTorch's `BatchNorm2d` under DDP.
+/// Statistics are per rank, as in PyTorch's `BatchNorm2d` under DDP, unless `crossRank` is set: then training
+/// uses the statistics of the global batch, as PyTorch's `SyncBatchNorm` does, count-weighted so that shards of
+/// different sizes give the global batch's mean and variance, and backward sums the mean gradients over the ranks.
 public final class BatchNorm: Layer {
     /// The number of channels.
     public let channels: Int
@@ -29,6 +31,13 @@ public final class BatchNorm: Layer {
     private let workspace = Workspace()
     private var gradients = GradientPool()
 
+    /// When set, training statistics and their gradients are summed over the ranks (synchronised batch norm).
+    public var crossRank: (any CrossRankSum)?
+    /// Per-channel sums (and the sample count last) on their way to and from the other ranks.
+    private var rankSums: [Double]
+    /// The number of values per channel behind the last training forward's statistics, over every rank.
+    private var statisticsCount = 0.0
+
     /// A batch norm over `channels`; `relu` fuses the ReLU that follows it in a ResNet.
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, relu: Bool = false) {
         self.channels = channels
@@ -37,6 +46,7 @@ public final class BatchNorm: Layer {
         self.fusedReLU = relu
         means = Array(repeating: 0, count: channels)
         inverseStd = Array(repeating: 0, count: channels)
+        rankSums = Array(repeating: 0, count: 2 * channels + 1)
     }
 
     public func share(_ memory: SharedMemory) {
@@ -83,18 +93,22 @@ public final class BatchNorm: Layer {
         let sums = workspace.buffer(count: channels)
 
         if mode == .training {
-            // Two passes (mean, then squared deviations) keep the variance accurate for large activations.
+            // Two passes (mean, then squared deviations) keep the variance accurate for large activations; with
+            // crossRank each pass's sums and the count are summed over the ranks before they are divided.
             Reduction.channelSums(x.pointer, batch: n, channels: channels, spatial: s, into: sums)
+            let count = sumOverRanks(sums, count: Float(m))
+            statisticsCount = Double(count)
             for c in 0..<channels {
-                means[c] = sums[c] / Float(m)
+                means[c] = sums[c] / count
                 runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * means[c]
             }
             BatchNormalization.centeredSquareSums(x.pointer, means: means, batch: n, channels: channels, spatial: s,
                                                   into: sums)
+            _ = sumOverRanks(sums, count: 0)
             for c in 0..<channels {
-                let variance = sums[c] / Float(m)
+                let variance = sums[c] / count
                 inverseStd[c] = 1 / (variance + epsilon).squareRoot()
-                let unbiased = m > 1 ? sums[c] / Float(m - 1) : variance
+                let unbiased = count > 1 ? sums[c] / (count - 1) : variance
                 runningVariance.pointer[c] = (1 - momentum) * runningVariance.pointer[c] + momentum * unbiased
             }
             batchesTracked.pointer[0] += 1
@@ -115,7 +129,6 @@ public final class BatchNorm: Layer {
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         let dy = outputGradient, x = input!
         let (n, s) = (dy.shape[0], dy.count / (dy.shape[0] * channels))
-        let m = Float(n * s)
         let scratch = workspace.buffer(count: 5 * channels)
         let (dgamma, dbeta, scales) = (scratch, scratch + channels, scratch + 2 * channels)
         let (meanGradients, meanGradientDots) = (scratch + 3 * channels, scratch + 4 * channels)
@@ -127,18 +140,50 @@ public final class BatchNorm: Layer {
         Elementwise.addInPlace(betaGradient.pointer, dbeta, count: channels)
         guard needsInputGradient else { return [] }
 
+        // The mean gradients run over the batch the statistics came from: the global one with crossRank. The
+        // parameter gradients above stay this rank's share; the gradient reduction sums them.
+        let m = Float(statisticsCount)
+        if mode == .training {
+            Elementwise.copy(dbeta, meanGradients, count: channels)
+            Elementwise.copy(dgamma, meanGradientDots, count: channels)
+            sumOverRanks(meanGradients, meanGradientDots)
+        }
         let dx = gradients.tensor(shape: dy.shape)
         for c in 0..<channels {
             scales[c] = gamma.pointer[c] * inverseStd[c]
             // Training: dx = gamma / std * (dy - mean(dy) - xhat * mean(dy * xhat)), the batch statistics depend
             // on x. Evaluation: dx = gamma / std * dy.
-            meanGradients[c] = mode == .training ? dbeta[c] / m : 0
-            meanGradientDots[c] = mode == .training ? dgamma[c] / m : 0
+            meanGradients[c] = mode == .training ? meanGradients[c] / m : 0
+            meanGradientDots[c] = mode == .training ? meanGradientDots[c] / m : 0
         }
         BatchNormalization.inputGradient(input: x.pointer, output: mask, outputGradient: dy.pointer, means: means,
                                          inverseStds: inverseStd, scales: scales, meanGradients: meanGradients,
                                          meanGradientDots: meanGradientDots, inputGradient: dx.pointer, batch: n,
                                          channels: channels, spatial: s)
         return [dx]
+    }
+
+    /// Sums `sums` (one per channel) and `count` over the ranks when `crossRank` is set; returns the summed count.
+    private func sumOverRanks(_ sums: UnsafeMutablePointer<Float>, count: Float) -> Float {
+        guard let crossRank else { return count }
+        for c in 0..<channels { rankSums[c] = Double(sums[c]) }
+        rankSums[channels] = Double(count)
+        rankSums.withUnsafeMutableBufferPointer { crossRank.sumOverRanks(UnsafeMutableBufferPointer(rebasing: $0[...channels])) }
+        for c in 0..<channels { sums[c] = Float(rankSums[c]) }
+        return Float(rankSums[channels])
+    }
+
+    /// Sums two per-channel arrays over the ranks in one collective when `crossRank` is set.
+    private func sumOverRanks(_ first: UnsafeMutablePointer<Float>, _ second: UnsafeMutablePointer<Float>) {
+        guard let crossRank else { return }
+        for c in 0..<channels {
+            rankSums[c] = Double(first[c])
+            rankSums[channels + c] = Double(second[c])
+        }
+        rankSums.withUnsafeMutableBufferPointer { crossRank.sumOverRanks(UnsafeMutableBufferPointer(rebasing: $0[..<(2 * channels)])) }
+        for c in 0..<channels {
+            first[c] = Float(rankSums[c])
+            second[c] = Float(rankSums[channels + c])
+        }
     }
 }

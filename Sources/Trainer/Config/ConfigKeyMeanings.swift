@@ -26,6 +26,7 @@ enum ConfigKeyMeanings {
         "model.activation": "The activation after each hidden layer.",
         "model.pooling": "LeNet-5's subsampling: max or average pooling.",
         "model.dropout": "The MLP's dropout probability after each hidden layer.",
+        "model.sync_bn": "Batch norms train on the statistics of the global batch, summed over the ranks in forward and backward, instead of each rank's slice (SyncBatchNorm); results then match one rank on the global batch.",
         "model.shortcut": "ResNet-20's shortcut where the shape changes: zero_padding (He et al.'s option A) or projection (a 1x1 convolution).",
         "model.layers": "The layers, in order, as [[model.layers]] tables (below).",
 
@@ -57,6 +58,8 @@ enum ConfigKeyMeanings {
 
         "log.every_steps": "Log loss, accuracy, learning rate, throughput and the time split every this many optimizer steps.",
 
+        "comm.bucket_mb": "Gradients travel in buckets of about this many MB (the first one smaller), each allreduced as soon as backward has finished it, while the earlier layers compute; 0 sends the whole gradient in one allreduce after backward.",
+        "comm.compression": "How gradients travel: none (float32) or bf16 (bfloat16, half the bytes, summed in float32 at every hop).",
         "comm.stall_warning_seconds": "Name the late ranks once a collective has waited this long for them.",
         "comm.stall_timeout_seconds": "End the job (exit status 4) once a collective has waited this long; 0 waits forever.",
 

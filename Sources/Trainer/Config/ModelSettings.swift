@@ -105,8 +105,8 @@ public enum ModelSettings: Sendable, Equatable {
         return Array(last.dropFirst())
     }
 
-    // `init` (a model file to start from) applies to every architecture; TrainingConfig reads it.
-    static let keys = ["name", "init", "hidden", "activation", "pooling", "dropout", "shortcut", "layers"]
+    // `init` (a model file to start from) and `sync_bn` apply to every architecture; TrainingConfig reads them.
+    static let keys = ["name", "init", "sync_bn", "hidden", "activation", "pooling", "dropout", "shortcut", "layers"]
 
     init(from section: SectionReader) throws(ConfigError) {
         var section = section
@@ -138,10 +138,11 @@ public enum ModelSettings: Sendable, Equatable {
         try section.finish(context: "model \(name.rawValue)")
     }
 
-    func write(to writer: inout TOMLWriter, initialization: String?) {
+    func write(to writer: inout TOMLWriter, initialization: String?, syncBatchNorm: Bool) {
         writer.section("model")
         writer.set("name", name.rawValue)
         writer.set("init", initialization)
+        writer.set("sync_bn", syncBatchNorm)
         switch self {
         case .mlp(let hidden, let activation, let dropout):
             writer.set("hidden", hidden)

@@ -12,6 +12,9 @@ public struct TrainingConfig: Sendable, Equatable {
     /// `model.init`: a model file whose parameters and buffers a new run starts from (fine-tuning); a classifier of
     /// another size is initialised afresh. Default none: the initializers' draws from the seed.
     public var initialization: String?
+    /// `model.sync_bn` (default false): batch norms train on the statistics of the global batch, summed over the
+    /// ranks in forward and backward, instead of each rank's slice; results then match one rank on the global batch.
+    public var syncBatchNorm: Bool
     /// `[optimizer]`: the update rule.
     public var optimizer: OptimizerSettings
     /// `[schedule]`: the learning rate over time.
@@ -27,11 +30,13 @@ public struct TrainingConfig: Sendable, Equatable {
     public init(run: RunSettings = RunSettings(), data: DataSettings, model: ModelSettings,
                 optimizer: OptimizerSettings, schedule: ScheduleSettings = ScheduleSettings(),
                 checkpoint: CheckpointSettings = CheckpointSettings(), log: LogSettings = LogSettings(),
-                comm: CommSettings = CommSettings(), initialization: String? = nil) {
+                comm: CommSettings = CommSettings(), initialization: String? = nil,
+                syncBatchNorm: Bool = false) {
         self.run = run
         self.initialization = initialization
         self.data = data
         self.model = model
+        self.syncBatchNorm = syncBatchNorm
         self.optimizer = optimizer
         self.schedule = schedule
         self.checkpoint = checkpoint
@@ -54,6 +59,7 @@ public struct TrainingConfig: Sendable, Equatable {
         data = try DataSettings(from: try document.reader(for: "data", schema: schema))
         var modelSection = try document.reader(for: "model", schema: schema)
         initialization = try modelSection.nonEmptyString("init")
+        syncBatchNorm = try modelSection.boolean("sync_bn") ?? false
         model = try ModelSettings(from: modelSection)
         optimizer = try OptimizerSettings(from: try document.reader(for: "optimizer", schema: schema))
         schedule = try ScheduleSettings(from: try document.reader(for: "schedule", schema: schema))
@@ -68,7 +74,7 @@ public struct TrainingConfig: Sendable, Equatable {
         var writer = TOMLWriter(header: ["dtrain config with every setting resolved, defaults included."])
         run.write(to: &writer)
         data.write(to: &writer)
-        model.write(to: &writer, initialization: initialization)
+        model.write(to: &writer, initialization: initialization, syncBatchNorm: syncBatchNorm)
         optimizer.write(to: &writer)
         schedule.write(to: &writer)
         checkpoint.write(to: &writer)

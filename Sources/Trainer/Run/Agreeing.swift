@@ -21,3 +21,23 @@ public func agreeing<T>(_ communicator: any Communicator, _ body: () throws -> T
     default: throw .reportedElsewhere(exitStatus: TrainerError.mistakeStatus)
     }
 }
+
+extension Communicator {
+    /// After a collective that told every rank whether some rank failed: when one did, every rank stops, and the
+    /// lowest failing rank reports its `failure` (one more collective, taken only then).
+    func stopIfAnyRankFailed(_ anyFailed: Bool, failure: String?) throws(TrainerError) {
+        guard anyFailed else { return }
+        let first = allreduce(failure != nil ? rank : Int.max, .min)
+        if first == rank, let failure { throw .agreed(failure) }
+        throw TrainerError.agreed("").onOtherRanks
+    }
+
+    /// A run that stopped being finite, as every rank knows: rank 0 reports `message` with the newest checkpoint
+    /// in `checkpointDirectory` (all of them are from before).
+    func divergence(_ message: String, checkpointDirectory: String) -> TrainerError {
+        guard rank == 0 else { return TrainerError.diverged("").onOtherRanks }
+        let newest = CheckpointFile.newestValid(in: checkpointDirectory) { _ in }?.path
+        return .diverged(message + "; " + (newest.map { "the newest checkpoint, \($0), is from before it" } ?? "no checkpoint was written")
+                         + "; lower optimizer.lr or add warmup")
+    }
+}

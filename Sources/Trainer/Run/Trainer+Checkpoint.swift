@@ -70,8 +70,9 @@ extension Trainer {
         // An update can overflow finite gradients into infinite parameters; such a state is never saved.
         let parameters = setup.model.parameters
         if !Reduction.allFinite(parameters.pointer, count: parameters.count) {
-            let bad = Self.firstNonFinite(parameters.pointer, of: setup.model)
-            throw reportedByRankZero(diverged: "after step \(position.step): parameter \(bad?.name ?? "?") is not finite")
+            let bad = setup.model.firstNonFinite(parameters.pointer)
+            throw communicator.divergence("after step \(position.step): parameter \(bad?.name ?? "?") is not finite",
+                                          checkpointDirectory: checkpointDirectory)
         }
         guard communicator.rank == 0 else { return }
         let state = CheckpointState(step: position.step, epoch: position.epoch, stepInEpoch: position.stepInEpoch,

@@ -49,12 +49,15 @@ public final class Trainer {
         let train: any BatchSource
         /// The validation set's batches, if one is configured.
         let validation: (any BatchSource)?
-        let model: Model
-        let optimizer: any Optimizer
+        /// The optimizer step: model, optimizer and gradient reducer.
+        let step: TrainingStep
         let schedule: any LearningRateSchedule
         let sampler: GlobalSampler
         let totalSteps: Int
         let log: RunLog
+
+        var model: Model { step.model }
+        var optimizer: any Optimizer { step.optimizer }
     }
 
     /// An error every rank met in the same way, reported by rank 0 alone.
@@ -143,8 +146,14 @@ public final class Trainer {
                               tensorBoard: TensorBoardLog(directory: config.run.outputDirectory + "/tensorboard", configText: loaded.resolvedText))
         }
         try startFromModelFile(model, log: log)
-        return Setup(train: train, validation: validation, model: model,
-                     optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
+        let reducer = config.comm.makeReducer(communicator: communicator, gradients: model.gradients.buffer,
+                                              segmentStarts: model.parameterSegments.map(\.offset))
+        // One rank's batch is the global batch: its own statistics are the global ones.
+        if config.syncBatchNorm && size > 1 { model.synchronizeBatchNorm(with: ReducerCrossRankSum(reducer)) }
+        let step = TrainingStep(model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
+                                reducer: reducer, communicator: communicator, seed: config.run.seed,
+                                globalBatch: globalBatch, checkpointDirectory: checkpointDirectory)
+        return Setup(train: train, validation: validation, step: step,
                      schedule: config.schedule.makeSchedule(baseLR: config.optimizer.learningRate, globalBatch: globalBatch,
                                                             stepsPerEpoch: sampler.stepsPerEpoch, totalSteps: totalSteps),
                      sampler: sampler, totalSteps: totalSteps, log: log)
@@ -180,11 +189,10 @@ public final class Trainer {
         let totalSteps = setup.totalSteps
         var lastTop1: Double?
         var metrics: [String: Double] = [:]
-        let localBatch = config.data.globalBatch / size
-        let gradient = Tensor(zeros: [localBatch] + model.outputShape)
         var window = StepWindow()
         let runClock = Date(), stepsAtStart = position.step
-        var lastCheckpoint = Date()
+        let control = RunControl(rank: rank, everyMinutes: config.checkpoint.everyMinutes)
+        let checkpoints = CheckpointPolicy(everySteps: config.checkpoint.everySteps, totalSteps: totalSteps)
 
         epochs: for epoch in position.epoch..<config.run.epochs {
             let order = sampler.order(epoch: epoch)
@@ -198,19 +206,19 @@ public final class Trainer {
             defer { prefetcher.stop() }
             for step in first..<last {
                 communicator.activity = "step \(position.step + 1) (epoch \(epoch + 1))"
-                let t0 = Date()
+                let dataStart = ContinuousClock.now
                 let batch = Result { () throws(DataError) in try prefetcher.next() }
-                let t1 = Date()
+                let dataSeconds = (ContinuousClock.now - dataStart) / .seconds(1)
                 let lr = setup.schedule.learningRate(atStep: position.step)
-                let timed = config.checkpoint.everyMinutes.map { rank == 0 && Date().timeIntervalSince(lastCheckpoint) >= 60 * $0 } ?? false
-                let result = try trainStep(setup, batch: batch, epoch: epoch, learningRate: lr, gradient: gradient,
-                                           checkpointDue: timed)
+                buffersInAgreement = false
+                let outcome = try setup.step(batch, epoch: epoch, learningRate: lr, requests: control.requests())
                 let endOfEpoch = step == sampler.stepsPerEpoch - 1
                 position = Position(step: position.step + 1, epoch: endOfEpoch ? epoch + 1 : epoch,
                                     stepInEpoch: endOfEpoch ? 0 : step + 1)
-                window.add(loss: result.loss, correct: result.correct, samples: config.data.globalBatch,
-                           data: t1.timeIntervalSince(t0), compute: result.compute, communication: result.communication)
-                if position.step % config.log.everySteps == 0 || step == last - 1 || result.stopRequested {
+                var times = outcome.times
+                times.data = dataSeconds
+                window.add(loss: outcome.loss, correct: outcome.correct, samples: config.data.globalBatch, times: times)
+                if position.step % config.log.everySteps == 0 || step == last - 1 || outcome.requests.stop {
                     let elapsed = Date().timeIntervalSince(runClock)
                     let eta = elapsed / Double(position.step - stepsAtStart) * Double(totalSteps - position.step)
                     metrics["loss"] = window.loss / Double(window.samples)
@@ -222,13 +230,12 @@ public final class Trainer {
                     log.progress(fraction: Double(step + 1) / Double(last),
                                  text: "epoch \(epoch + 1) step \(step + 1)/\(sampler.stepsPerEpoch)")
                 }
-                let everySteps = config.checkpoint.everySteps.map { position.step % $0 == 0 } ?? false
-                if everySteps || result.checkpointDue || result.stopRequested || endOfEpoch || position.step == totalSteps {
+                if checkpoints.isDue(after: position.step, endOfEpoch: endOfEpoch, requests: outcome.requests) {
                     communicator.activity = "the checkpoint after step \(position.step)"
                     try writeCheckpoint(setup, position: position, metrics: metrics)
-                    lastCheckpoint = Date()
+                    control.checkpointWritten()
                 }
-                if result.stopRequested {
+                if outcome.requests.stop {
                     log.line("stopped by a signal after step \(position.step); rerun the same command to continue from its checkpoint")
                     return Summary(steps: position.step - stepsAtStart, top1: lastTop1, seconds: Date().timeIntervalSince(start),
                                    stoppedBySignal: true)
@@ -258,145 +265,14 @@ public final class Trainer {
         return Summary(steps: position.step - stepsAtStart, top1: lastTop1, seconds: seconds, stoppedBySignal: false)
     }
 
-    /// The global loss sum and correct count of a step, the ranks' agreed requests, and the seconds spent
-    /// computing and communicating.
-    struct StepResult {
-        let loss: Double, correct: Double, compute: Double, communication: Double
-        /// The part of `compute` after the collectives: the finiteness check and the optimizer's update.
-        let update: Double
-        /// Rank 0's clock says a timed checkpoint is due.
-        let checkpointDue: Bool
-        /// Some rank received a stop signal.
-        let stopRequested: Bool
-    }
-
-    /// One optimizer step on this rank's `batch`: forward, backward, gradient allreduce, update.
-    ///
-    /// A rank whose batch could not be read still takes part in the step's collectives, with no gradient, and the
-    /// failure rides on the statistics allreduce: every rank stops together and the lowest failing rank reports.
-    func trainStep(_ setup: Setup, batch: Result<Batch, DataError>, epoch: Int, learningRate: Float, gradient: Tensor,
-                   checkpointDue: Bool = false) throws(TrainerError) -> StepResult {
-        let model = setup.model
-        let t0 = Date()
-        model.zeroGradients()
-        var lossSum = 0.0, correct = 0
-        if case .success(let batch) = batch {
-            let context = ForwardContext(mode: .training, seed: config.run.seed, epoch: epoch, sampleIndices: batch.indices)
-            let logits = model.forward(batch.images, context: context)
-            lossSum = SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels,
-                                                   normalizer: config.data.globalBatch, gradient: gradient)
-            correct = Accuracy.correct(logits: logits, labels: batch.labels, k: 1)
-            model.backward(gradient)
-        }
-        buffersInAgreement = false
-        let t1 = Date()
-        communicator.allreduce(model.gradients.buffer, .sum)
-        // The requests ride on the statistics allreduce, so agreeing on them costs no extra collective.
-        let readFailure: DataError? = if case .failure(let error) = batch { error } else { nil }
-        var statistics: [Double] = [lossSum, Double(correct), checkpointDue ? 1 : 0, StopSignal.pending != 0 ? 1 : 0,
-                                    readFailure != nil ? 1 : 0]
-        statistics.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
-        let t2 = Date()
-        try stopIfAnyRankFailed(statistics[4] > 0, failure: readFailure.map { "\($0)" })
-        // Every rank sees the same summed loss and gradients, so every rank stops here together, before the update.
-        try checkFinite(model, loss: statistics[0])
-        setup.optimizer.step(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
-        let t3 = Date()
-        return StepResult(loss: statistics[0], correct: statistics[1],
-                          compute: t1.timeIntervalSince(t0) + t3.timeIntervalSince(t2), communication: t2.timeIntervalSince(t1),
-                          update: t3.timeIntervalSince(t2), checkpointDue: statistics[2] > 0, stopRequested: statistics[3] > 0)
-    }
-
-    /// After a collective that told every rank whether some rank failed: when one did, every rank stops, and the
-    /// lowest failing rank reports its failure (one more collective, taken only then).
-    func stopIfAnyRankFailed(_ anyFailed: Bool, failure: String?) throws(TrainerError) {
-        guard anyFailed else { return }
-        let first = communicator.allreduce(failure != nil ? communicator.rank : Int.max, .min)
-        if first == communicator.rank, let failure { throw .agreed(failure) }
-        throw TrainerError.agreed("").onOtherRanks
-    }
-
-    /// Stops the run, before the step's update and before any checkpoint of it, when the loss or a gradient is
-    /// NaN or infinite, naming the first parameter whose gradient is.
-    func checkFinite(_ model: Model, loss: Double) throws(TrainerError) {
-        let gradients = model.gradients
-        guard !loss.isFinite || !Reduction.allFinite(gradients.pointer, count: gradients.count) else { return }
-        let what = Self.firstNonFinite(gradients.pointer, of: model).map { "the gradient of \($0.name)" } ?? "the loss"
-        let meanLoss = String(format: "%.4g", loss / Double(config.data.globalBatch))
-        throw reportedByRankZero(diverged: "\(communicator.activity): \(what) is not finite (loss \(meanLoss))")
-    }
-
-    /// The first parameter segment of `model` whose values in `buffer` (parameters or gradients) are not finite.
-    static func firstNonFinite(_ buffer: UnsafePointer<Float>, of model: Model) -> ParameterSegment? {
-        model.parameterSegments.first { !Reduction.allFinite(buffer + $0.offset, count: $0.count) }
-    }
-
-    /// A run that stopped being finite, reported by rank 0 with what the newest checkpoint is.
-    func reportedByRankZero(diverged message: String) -> TrainerError {
-        guard communicator.rank == 0 else { return TrainerError.diverged("").onOtherRanks }
-        let newest = CheckpointFile.newestValid(in: checkpointDirectory) { _ in }?.path
-        return .diverged(message + "; " + (newest.map { "the newest checkpoint, \($0), is from before it" } ?? "no checkpoint was written")
-                         + "; lower optimizer.lr or add warmup")
-    }
-
-    /// Times `steps` training steps after `warmup` untimed ones and prints images per second and the time split;
-    /// with `profile`, also the time of every layer's forward and backward pass (rank 0's).
-    public func benchmark(steps: Int, warmup: Int = 2, profile: Bool = false) throws(TrainerError) {
-        let setup = try setUp()
-        let (rank, size) = (communicator.rank, communicator.size)
-        let order = setup.sampler.order(epoch: 0)
-        let stepsPerEpoch = setup.sampler.stepsPerEpoch
-        let gradient = Tensor(zeros: [config.data.globalBatch / size] + setup.model.outputShape)
-        let loader = setup.train, sampler = setup.sampler
-        let prefetcher = Prefetcher(steps: 0..<(warmup + steps)) { step throws(DataError) in
-            try loader.load(sampler.indices(in: order, step: step % stepsPerEpoch, rank: rank, worldSize: size), epoch: 0)
-        }
-        defer { prefetcher.stop() }
-        var window = StepWindow(), update = 0.0
-        for index in 0..<(warmup + steps) {
-            if index == warmup && profile { setup.model.profile = LayerProfile(graph: setup.model.graph) }
-            let t0 = Date()
-            let batch = Result { () throws(DataError) in try prefetcher.next() }
-            let t1 = Date()
-            let result = try trainStep(setup, batch: batch, epoch: 0, learningRate: config.optimizer.learningRate, gradient: gradient)
-            if index >= warmup {
-                window.add(loss: result.loss, correct: result.correct, samples: config.data.globalBatch,
-                           data: t1.timeIntervalSince(t0), compute: result.compute, communication: result.communication)
-                update += result.update
-            }
-        }
-        // The slowest rank sets the pace of a synchronous step.
-        let total = communicator.allreduce(window.data + window.compute + window.communication, .max)
-        let perStep = { (seconds: Double) in 1000 * seconds / Double(steps) }
-        setup.log.line(String(format: "bench: %@, %d rank%@, global batch %d: %.1f img/s (%.1f per rank), %.1f ms/step: data %.1f ms, compute %.1f ms, comm %.1f ms",
-                              config.model.name.rawValue, size, size == 1 ? "" : "s", config.data.globalBatch,
-                              Double(steps * config.data.globalBatch) / total,
-                              Double(steps * config.data.globalBatch) / total / Double(size), perStep(total),
-                              perStep(window.data), perStep(window.compute), perStep(window.communication)))
-        if let layers = setup.model.profile {
-            setup.model.profile = nil
-            let mean = { (seconds: Double) in seconds / Double(steps) }
-            setup.log.line("bench: time per step by layer (rank 0):\n" + layers.table(
-                stepSeconds: mean(window.data + window.compute + window.communication),
-                extra: [("optimizer update", mean(update)), ("gradient allreduce", mean(window.communication)),
-                        ("data wait", mean(window.data))]))
-        }
-    }
-
     /// Prints and records the averages of the steps since the last report.
     private func report(_ window: StepWindow, epoch: Int, step: Int, of stepsPerEpoch: Int, globalStep: Int, lr: Float,
                         eta: Double, log: RunLog) {
-        let steps = Double(window.steps)
         let (loss, accuracy) = (window.loss / Double(window.samples), window.correct / Double(window.samples))
-        let rate = Double(window.samples) / (window.data + window.compute + window.communication)
-        log.line(String(format: "epoch %d step %d/%d  loss %.4f  acc %.2f%%  lr %.5g  %.0f img/s  data %.1f ms  compute %.1f ms  comm %.1f ms  eta %@",
-                        epoch + 1, step + 1, stepsPerEpoch, loss, 100 * accuracy, lr, rate,
-                        1000 * window.data / steps, 1000 * window.compute / steps, 1000 * window.communication / steps,
-                        Trainer.duration(eta)))
+        log.line(String(format: "epoch %d step %d/%d  loss %.4f  acc %.2f%%  lr %.5g  %.0f img/s  ", epoch + 1, step + 1,
+                        stepsPerEpoch, loss, 100 * accuracy, lr, window.imagesPerSecond) + window.timing + "  eta " + Trainer.duration(eta))
         log.record([("type", "train"), ("epoch", epoch + 1), ("step", step + 1), ("global_step", globalStep),
-                    ("loss", loss), ("accuracy", accuracy), ("lr", lr), ("images_per_second", rate),
-                    ("data_ms", 1000 * window.data / steps), ("compute_ms", 1000 * window.compute / steps),
-                    ("communication_ms", 1000 * window.communication / steps)])
+                    ("loss", loss), ("accuracy", accuracy), ("lr", lr)] + window.timingFields)
     }
 
     /// Evaluates every validation sample exactly once across the ranks and logs the summed counts.
@@ -430,7 +306,7 @@ public final class Trainer {
         // A read failure rides on the totals' allreduce, as in the training step.
         totals.append(readFailure != nil ? 1 : 0)
         totals.withUnsafeMutableBufferPointer { communicator.allreduce($0, .sum) }
-        try stopIfAnyRankFailed(totals[4] > 0, failure: readFailure.map { "\($0)" })
+        try communicator.stopIfAnyRankFailed(totals[4] > 0, failure: readFailure.map { "\($0)" })
         let (loss, top1, top5) = (totals[1] / totals[0], totals[2] / totals[0], totals[3] / totals[0])
         setup.log.line(String(format: "epoch %d validation: loss %.4f  top-1 %.2f%%", epoch + 1, loss, 100 * top1)
                        + (classes > 5 ? String(format: "  top-5 %.2f%%", 100 * top5) : "")
