@@ -284,7 +284,8 @@ public final class Trainer {
             let context = ForwardContext(mode: .training, seed: config.run.seed, epoch: epoch, sampleIndices: batch.indices)
             let logits = model.forward(batch.images, context: context)
             lossSum = SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels,
-                                                   normalizer: config.data.globalBatch, gradient: gradient)
+                                                   normalizer: config.data.globalBatch, gradient: gradient,
+                                                   labelSmoothing: config.optimizer.labelSmoothing)
             correct = Accuracy.correct(logits: logits, labels: batch.labels, k: 1)
             model.backward(gradient)
         }
