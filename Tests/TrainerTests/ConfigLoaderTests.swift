@@ -174,11 +174,17 @@ import Trainer
         ConfigTesting.expectRoundTrip(try ConfigTesting.load(overrides: overrides))
     }
 
-    @Test(arguments: ["mlp", "lenet5", "resnet20", "resnet18", "resnet50"])
+    @Test(arguments: ["mlp", "lenet5", "resnet20", "resnet18", "resnet50", "alexnet", "vgg16"])
     func everyZooModelRoundTrips(name: String) throws {
         let config = try ConfigTesting.load(overrides: ["model.name=\(name)"])
         #expect(config.model.name.rawValue == name)
         ConfigTesting.expectRoundTrip(config)
+    }
+
+    @Test func alexnetAndVGGTakeTheirClassifierDropout() throws {
+        #expect(try ConfigTesting.load(overrides: ["model.name=alexnet", "model.dropout=0.25"]).model == .alexnet(dropout: 0.25))
+        #expect(try ConfigTesting.load(overrides: ["model.name=vgg16"]).model == .vgg16(dropout: 0.5))
+        #expect(throws: ConfigError.self) { try ConfigTesting.load(overrides: ["model.name=vgg16", "model.dropout=1"]) }
     }
 
     @Test func layersModelMapsEveryLayerType() throws {
