@@ -14,8 +14,13 @@ struct BenchLoader: ParsableCommand {
 
     @Argument(help: "A file of encoded images (dtrain pack imagefolder).") var file: String
     @Option(help: "The side of the network input.") var imageSize: Int = 224
-    @Option(help: "random_resized_crop (training) or center_crop (evaluation: resize then centre crop).")
-    var transform: String = "random_resized_crop"
+    /// The two pipelines a run uses.
+    enum Pipeline: String, ExpressibleByArgument, CaseIterable {
+        case randomResizedCrop = "random_resized_crop", centerCrop = "center_crop"
+    }
+
+    @Option(help: "random_resized_crop (training) or center_crop (evaluation: resize to image-size x 8 / 7, then the centre).")
+    var transform: Pipeline = .randomResizedCrop
     @Option(help: "Decode threads.") var workers: Int = 1
     @Option(help: "Images per batch.") var batch: Int = 64
     @Option(help: "Timed batches (after one warm-up batch).") var batches: Int = 8
@@ -23,11 +28,9 @@ struct BenchLoader: ParsableCommand {
     func run() throws {
         do {
             let images = try EncodedImageFile(path: file)
-            let kind: ImageTransform.Kind
-            switch transform {
-            case "random_resized_crop": kind = .randomResizedCrop
-            case "center_crop": kind = .resizeCenterCrop(resize: imageSize * 8 / 7)
-            default: throw ValidationError("--transform must be random_resized_crop or center_crop, not \(transform)")
+            let kind: ImageTransform.Kind = switch transform {
+            case .randomResizedCrop: .randomResizedCrop
+            case .centerCrop: .resizeCenterCrop(resize: imageSize * 8 / 7)
             }
             guard imageSize >= 1, workers >= 1, batch >= 1, batches >= 1 else {
                 throw ValidationError("--image-size, --workers, --batch and --batches must be at least 1")
@@ -43,7 +46,7 @@ struct BenchLoader: ParsableCommand {
             let width = images.sizes.reduce(0) { $0 + $1.width } / images.count
             let height = images.sizes.reduce(0) { $0 + $1.height } / images.count
             print(String(format: "bench-loader: %@: %d images (mean %dx%d), %@ to %d, %d worker%@: %.0f img/s (%.0f per worker)",
-                         file, images.count, width, height, transform, imageSize, workers,
+                         file, images.count, width, height, transform.rawValue, imageSize, workers,
                          workers == 1 ? "" : "s", rate, rate / Double(workers)))
         } catch let error as ValidationError {
             throw error
