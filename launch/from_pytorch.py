@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Convert a torchvision ResNet-18 or ResNet-50 state_dict into a dtrain model file.
+"""Convert a torchvision ResNet-18, ResNet-50, AlexNet or VGG-16 state_dict into a dtrain model file.
 
 dtrain names and lays out its tensors as torchvision does (conv weights [out, in, kh, kw], dense weights [out, in],
 batch-norm weight/bias/running_mean/running_var/num_batches_tracked), so the conversion copies each tensor into
@@ -25,6 +25,10 @@ import torch
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 # Blocks per stage of the ResNets dtrain's zoo has, by block kind.
 ARCHITECTURES = {("basic", (2, 2, 2, 2)): "resnet18", ("bottleneck", (3, 4, 6, 3)): "resnet50"}
+# The features.N indices of the convolutions of the sequential models, and their classifier.
+SEQUENTIAL = {(0, 3, 6, 8, 10): "alexnet", (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28): "vgg16"}
+CLASSIFIER = {"resnet18": "fc.weight", "resnet50": "fc.weight", "alexnet": "classifier.6.weight",
+              "vgg16": "classifier.6.weight"}
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
@@ -34,7 +38,16 @@ def fail(message):
 
 
 def architecture(state, path):
-    """resnet18 or resnet50, from the block kind and the number of blocks per stage."""
+    """resnet18 or resnet50 from the block kind and the number of blocks per stage; alexnet or vgg16 from where
+    the convolutions sit in `features`."""
+    if "features.0.weight" in state:
+        convolutions = tuple(sorted(int(key.split(".")[1]) for key in state
+                                    if key.startswith("features.") and key.endswith(".weight")))
+        name = SEQUENTIAL.get(convolutions)
+        if name is None or "classifier.6.weight" not in state:
+            fail(f"{path}: not a torchvision AlexNet or VGG-16 state_dict (convolutions at features "
+                 f"{list(convolutions)}, classifier.6 {'present' if 'classifier.6.weight' in state else 'missing'})")
+        return name
     blocks = tuple(len({key.split(".")[1] for key in state if key.startswith(f"layer{stage}.")}) for stage in range(1, 5))
     kind = "bottleneck" if "layer1.0.conv3.weight" in state else "basic"
     name = ARCHITECTURES.get((kind, blocks))
@@ -83,12 +96,12 @@ def main():
     if not isinstance(state, dict) or not all(torch.is_tensor(value) for value in state.values()):
         fail(f"{args.state_dict}: not a state_dict (a dict of tensors from model.state_dict())")
     model = architecture(state, args.state_dict)
-    classes = state["fc.weight"].shape[0]
+    classes = state[CLASSIFIER[model]].shape[0]
     if args.classes:
         with open(args.classes, encoding="utf-8") as file:
             names = [line.rstrip("\n") for line in file if line.strip()]
         if len(names) != classes:
-            fail(f"{args.classes}: {len(names)} class names, but fc.weight has {classes} rows")
+            fail(f"{args.classes}: {len(names)} class names, but {CLASSIFIER[model]} has {classes} rows")
     else:
         names = [str(index) for index in range(classes)]
 

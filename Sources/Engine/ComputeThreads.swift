@@ -75,8 +75,9 @@ final class WorkerPool: @unchecked Sendable {
     private let busy = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private var body: ((Int, Int) -> Void)?
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
+    // Allocated, not stored properties: pthread objects must not move, and `&property` promises no fixed address.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var handles: [pthread_t] = []
 
     /// Tasks of one job: 20 bits of the word (generation: 24 bits).
@@ -88,8 +89,8 @@ final class WorkerPool: @unchecked Sendable {
 
     init(threads: Int) {
         self.threads = threads
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&wake, nil)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
         for index in 1..<threads {
             let context = Unmanaged.passRetained(WorkerStart(pool: self, index: index)).toOpaque()
             var handle = pthread_t()
@@ -115,11 +116,11 @@ final class WorkerPool: @unchecked Sendable {
         remaining.store(count, ordering: .relaxed)
         let generation = ((state.load(ordering: .relaxed) >> 40) &+ 1) & 0xff_ffff
         state.store(generation << 40 | UInt64(count) << 20, ordering: .releasing)
-        pthread_mutex_lock(&mutex)
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
         take(generation: generation, thread: 0)
-        while remaining.load(ordering: .acquiring) > 0 { spinPause() }
+        while remaining.load(ordering: .acquiring) > 0 {}
         body = nil
         busy.store(false, ordering: .releasing)
     }
@@ -148,16 +149,15 @@ final class WorkerPool: @unchecked Sendable {
             var spins = 0
             var generation = state.load(ordering: .acquiring) >> 40
             while generation == seen && spins < Self.spins && !stopping.load(ordering: .relaxed) {
-                spinPause()
                 spins += 1
                 generation = state.load(ordering: .acquiring) >> 40
             }
             if generation == seen {
-                pthread_mutex_lock(&mutex)
+                pthread_mutex_lock(mutex)
                 while state.load(ordering: .acquiring) >> 40 == seen && !stopping.load(ordering: .relaxed) {
-                    pthread_cond_wait(&wake, &mutex)
+                    pthread_cond_wait(wake, mutex)
                 }
-                pthread_mutex_unlock(&mutex)
+                pthread_mutex_unlock(mutex)
                 continue
             }
             seen = generation
@@ -168,10 +168,17 @@ final class WorkerPool: @unchecked Sendable {
     /// Ends the workers.
     func stop() {
         stopping.store(true, ordering: .relaxed)
-        pthread_mutex_lock(&mutex)
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
         for handle in handles { pthread_join(handle, nil) }
+    }
+
+    deinit {
+        pthread_cond_destroy(wake)
+        pthread_mutex_destroy(mutex)
+        wake.deallocate()
+        mutex.deallocate()
     }
 }
 
@@ -183,7 +190,3 @@ private final class WorkerStart {
         self.index = index
     }
 }
-
-/// One turn of a busy wait (the loop re-reads an atomic; there is no portable pause instruction in Swift).
-@inline(__always)
-private func spinPause() {}

@@ -41,6 +41,33 @@ import Testing
         }
     }
 
+    /// A tree of grey JPEGs (Fashion-MNIST's kind) packs with one channel and loads as [N, 1, H, W], the decoded
+    /// image's grey value normalised; the colour tree above keeps three channels.
+    @Test func greyImagesLoadAsOneChannel() throws {
+        let folder = TemporaryDirectory()
+        let grey = Array(Data(base64Encoded: ImageReferences.greyJPEGBase64)!)
+        for name in ["a/1.jpg", "a/2.jpg", "b/3.jpg"] {
+            let path = folder.file("grey/" + name)
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: path, contents: Data(grey))
+        }
+        let output = folder.file("grey.h5")
+        _ = try ImageFolderPacker(folder: try ImageFolder(root: folder.file("grey")), output: output).pack()
+        let file = try EncodedImageFile(path: output)
+        #expect(file.mean.count == 1 && file.std.count == 1)
+        // The 37x23 image with resize 23 and size 20: the centre square starts at row 2, column 8.
+        let batch = try Self.loader(file, size: 20, resize: 23, training: false).load(rows: 0..<3)
+        #expect(batch.images.shape == [3, 1, 20, 20])
+        let decoded = try grey.withUnsafeBytes { try ImageCodec().decode($0) }
+        for (y, x) in [(0, 0), (7, 13), (19, 19)] {
+            let pixel = Float(decoded.pixels[((2 + y) * 37 + 8 + x) * 3])
+            let expected = (pixel / 255 - Float(file.mean[0])) / Float(file.std[0])
+            #expect(abs(batch.images.pointer[y * 20 + x] - expected) <= 1e-5 * max(1, abs(expected)), "(\(y), \(x))")
+        }
+        #expect(try Self.packed(in: folder).mean.count == 3)
+    }
+
     @Test func trainingCropsDependOnlyOnSeedEpochAndIndex() throws {
         let folder = TemporaryDirectory()
         let file = try Self.packed(in: folder)

@@ -71,6 +71,15 @@ import Testing
                              inputs: [Self.input([2, 3, 7, 6], seed: 6)], tolerance: 1e-3)
     }
 
+    /// Overlapping windows (7 -> 3, 6 -> 5), repeated inputs (2 -> 5, 2 -> 3) and plain division (6 -> 3).
+    @Test(arguments: [(3, 5), (6, 3)])
+    func adaptiveAvgPool(outputHeight: Int, outputWidth: Int) {
+        Self.expectAgreement(AdaptiveAvgPool2D(outputHeight: outputHeight, outputWidth: outputWidth),
+                             inputs: [Self.input([2, 3, 7, 2], seed: 9)], tolerance: 1e-3)
+        Self.expectAgreement(AdaptiveAvgPool2D(outputHeight: outputHeight, outputWidth: outputWidth),
+                             inputs: [Self.input([1, 2, 6, 6], seed: 10)], tolerance: 1e-3)
+    }
+
     @Test func globalAvgPoolAndFlatten() {
         Self.expectAgreement(GlobalAvgPool2D(), inputs: [Self.input([3, 4, 5, 5], seed: 7)], tolerance: 1e-3)
         Self.expectAgreement(Flatten(), inputs: [Self.input([3, 2, 3, 2], seed: 8)], tolerance: 1e-3)

@@ -32,6 +32,30 @@ import Testing
         #expect(model.bufferSegments.count == 53 * 3)
     }
 
+    @Test func alexnetMatchesTorchvision() throws {
+        let model = try Model(graph: ModelZoo.alexnet(), inputShape: [3, 224, 224], seed: 1)
+        #expect(model.parameterCount == 61_100_840)
+        let layers = [0, 3, 6, 8, 10].map { "features.\($0)" } + [1, 4, 6].map { "classifier.\($0)" }
+        let names: [String] = layers.flatMap { [$0 + ".weight", $0 + ".bias"] }
+        #expect(model.parameterSegments.map(\.name) == names)
+        #expect(model.parameter(named: "classifier.1.weight")?.shape == [4096, 9216])
+        #expect(model.outputShape == [1000])
+    }
+
+    @Test func vgg16MatchesTorchvision() throws {
+        let model = try Model(graph: ModelZoo.vgg16(), inputShape: [3, 224, 224], seed: 1)
+        #expect(model.parameterCount == 138_357_544)
+        #expect(model.parameterSegments.count == 32)
+        #expect(model.parameter(named: "features.28.weight")?.shape == [512, 512, 3, 3])
+        #expect(model.parameter(named: "classifier.0.weight")?.shape == [4096, 25088])
+        #expect(model.parameter(named: "classifier.6.bias")?.shape == [1000])
+        // torchvision's initialisation: He normal with fan-out, linear layers N(0, 0.01), zero biases.
+        let values = model.parameter(named: "features.21.weight")!.scalars.map(Double.init)
+        let std = (values.map { $0 * $0 }.reduce(0, +) / Double(values.count)).squareRoot()
+        #expect(abs(std / (2.0 / Double(512 * 9)).squareRoot() - 1) < 0.02)
+        #expect(model.parameter(named: "classifier.3.bias")!.scalars.allSatisfy { $0 == 0 })
+    }
+
     @Test func resnet20ParameterCountsForBothShortcuts() throws {
         let zeroPadding = try Model(graph: ModelZoo.resnet20(shortcut: .zeroPadding), inputShape: [3, 32, 32], seed: 1)
         let projection = try Model(graph: ModelZoo.resnet20(shortcut: .projection), inputShape: [3, 32, 32], seed: 1)

@@ -104,7 +104,7 @@ import Trainer
         #expect(ConfigTesting.message(minimal(replacing: "lr = 0.1", with: ""))
             == "missing required key optimizer.lr in test.toml, expected a number > 0 (the base learning rate)")
         #expect(ConfigTesting.message(minimal(replacing: "name = \"lenet5\"", with: ""))
-            == "missing required key model.name in test.toml, expected one of mlp, lenet5, resnet20, resnet18, resnet50, layers")
+            == "missing required key model.name in test.toml, expected one of mlp, lenet5, resnet20, resnet18, resnet50, alexnet, vgg16, layers")
         #expect(ConfigTesting.message(ConfigTesting.minimal + "\n[schedule]\nname = \"step\"")
             == "missing required key schedule.step_epochs in test.toml, expected a number > 0 (epochs between decays)")
     }

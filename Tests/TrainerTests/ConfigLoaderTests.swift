@@ -35,6 +35,7 @@ import Trainer
         eps = 1e-6
         weight_decay = 0.05
         decay_bias_and_norm = false
+        label_smoothing = 0.1
 
         [schedule]
         name = "multistep"
@@ -61,7 +62,8 @@ import Trainer
                                             evalBatch: 500, shuffle: false, cacheMB: 100))
         #expect(config.model == .mlp(hidden: [300, 100], activation: .tanh, dropout: 0.25))
         #expect(config.optimizer == OptimizerSettings(algorithm: .adamw(beta1: 0.8, beta2: 0.99, epsilon: 1e-6),
-                                                      learningRate: 3e-4, weightDecay: 0.05, decayBiasAndNorm: false))
+                                                      learningRate: 3e-4, weightDecay: 0.05, decayBiasAndNorm: false,
+                                                      labelSmoothing: 0.1))
         #expect(config.schedule == ScheduleSettings(decay: .multistep(milestones: [2, 4.5], gamma: 0.5), warmupEpochs: 0.5,
                                                     warmupStartFactor: 0.25, scaleLR: true, referenceBatch: 64))
         #expect(config.checkpoint == CheckpointSettings(everySteps: 200, everyMinutes: 15, keep: 5))
@@ -132,6 +134,7 @@ import Trainer
             momentum = 0.0
             weight_decay = 0.0
             decay_bias_and_norm = true
+            label_smoothing = 0.0
 
             [schedule]
             name = "constant"
@@ -174,11 +177,17 @@ import Trainer
         ConfigTesting.expectRoundTrip(try ConfigTesting.load(overrides: overrides))
     }
 
-    @Test(arguments: ["mlp", "lenet5", "resnet20", "resnet18", "resnet50"])
+    @Test(arguments: ["mlp", "lenet5", "resnet20", "resnet18", "resnet50", "alexnet", "vgg16"])
     func everyZooModelRoundTrips(name: String) throws {
         let config = try ConfigTesting.load(overrides: ["model.name=\(name)"])
         #expect(config.model.name.rawValue == name)
         ConfigTesting.expectRoundTrip(config)
+    }
+
+    @Test func alexnetAndVGGTakeTheirClassifierDropout() throws {
+        #expect(try ConfigTesting.load(overrides: ["model.name=alexnet", "model.dropout=0.25"]).model == .alexnet(dropout: 0.25))
+        #expect(try ConfigTesting.load(overrides: ["model.name=vgg16"]).model == .vgg16(dropout: 0.5))
+        #expect(throws: ConfigError.self) { try ConfigTesting.load(overrides: ["model.name=vgg16", "model.dropout=1"]) }
     }
 
     @Test func layersModelMapsEveryLayerType() throws {
@@ -297,7 +306,8 @@ import Trainer
         for (path, shape, classes) in [("mnist/lenet5.toml", [1, 28, 28], 10), ("mnist/mlp.toml", [1, 28, 28], 10),
                                        ("fashion-mnist/lenet5.toml", [1, 28, 28], 10),
                                        ("fashion-mnist/mlp.toml", [1, 28, 28], 10),
-                                       ("imagenet/imagenet.toml", [3, 224, 224], 1000)] {
+                                       ("imagenet/imagenet.toml", [3, 224, 224], 1000),
+                                       ("imagenet/alexnet.toml", [3, 224, 224], 1000)] {
             let config = try ConfigLoader.load(path: datasets.appendingPathComponent(path).path).config
             _ = try config.model.makeGraph(inputShape: shape, classes: classes)
         }
@@ -305,5 +315,8 @@ import Trainer
         #expect(imagenet.data.globalBatch == 256)
         #expect(imagenet.schedule.effectiveLR(baseLR: imagenet.optimizer.learningRate, globalBatch: 256) == 0.1)
         #expect(imagenet.optimizer.decayBiasAndNorm == false)
+        let alexnet = try ConfigLoader.load(path: datasets.appendingPathComponent("imagenet/alexnet.toml").path).config
+        #expect(alexnet.model == .alexnet(dropout: 0.5))
+        #expect(alexnet.schedule.effectiveLR(baseLR: alexnet.optimizer.learningRate, globalBatch: 256) == 0.01)
     }
 }

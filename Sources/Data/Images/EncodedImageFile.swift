@@ -2,7 +2,8 @@ import Foundation
 import HDF5
 
 /// A dataset file of encoded images (layout version 2 of datasets/README.md), opened read-only and validated:
-/// offsets that cover `encoded` in order, a positive size per image, labels in range, three channels' mean and std.
+/// offsets that cover `encoded` in order, a positive size per image, labels in range, a mean and std per channel
+/// (three, or one for a file of grey images).
 ///
 /// Like `DatasetFile`, a handle belongs to the process that opened it; reads are serialised by the HDF5 library.
 public final class EncodedImageFile: @unchecked Sendable {
@@ -12,7 +13,7 @@ public final class EncodedImageFile: @unchecked Sendable {
     public let count: Int
     /// The class names; a label is an index into them.
     public let classNames: [String]
-    /// Per-channel (R, G, B) mean of the pixel values scaled to [0, 1].
+    /// Per-channel (R, G, B; or one value for grey images) mean of the pixel values scaled to [0, 1].
     public let mean: [Double]
     /// Per-channel standard deviation of the pixel values scaled to [0, 1].
     public let std: [Double]
@@ -84,9 +85,9 @@ public final class EncodedImageFile: @unchecked Sendable {
         } catch {
             throw DataError(error)
         }
-        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
+        guard [1, 3].contains(mean.count), std.count == mean.count, std.allSatisfy({ $0 > 0 }) else {
             throw .malformedAttribute(file: path, name: "mean/std", found: "\(mean) / \(std)",
-                                      expected: "3 values each (R, G, B), std positive")
+                                      expected: "3 values each (R, G, B) or 1 each (grey), std positive")
         }
         let classes = classNames.count
         if let index = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) {

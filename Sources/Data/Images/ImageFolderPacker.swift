@@ -5,7 +5,9 @@ import Foundation
 ///
 /// Every image is decoded on the way, on `workers` threads, to check it, to record its size and to accumulate the
 /// per-channel mean and standard deviation (from the image decoded at a reduced DCT scale, at least 64 pixels on
-/// the shorter side: the statistics of a mean do not need every pixel). With `resizeShorter` an image whose
+/// the shorter side: the statistics of a mean do not need every pixel). A tree whose every image is grey (equal
+/// R, G and B in every decoded pixel) gets one channel's mean and std, which makes its samples [1, H, W], as the
+/// IDX packer's are; any colour image makes them [3, H, W]. With `resizeShorter` an image whose
 /// shorter side is longer is resized to it with Pillow's bilinear filter (the longer side as torchvision's
 /// Resize computes it) and stored as a JPEG of `quality`.
 public struct ImageFolderPacker {
@@ -45,7 +47,7 @@ public struct ImageFolderPacker {
 
     /// One file's outcome: the bytes to store and their image size, plus its pixel statistics, or why it failed.
     private struct Packed {
-        var bytes: [UInt8] = [], width = 0, height = 0, resized = false
+        var bytes: [UInt8] = [], width = 0, height = 0, resized = false, grey = false
         var sums = [Double](repeating: 0, count: 3), squares = [Double](repeating: 0, count: 3), pixels = 0
         var failure: String?
     }
@@ -64,7 +66,7 @@ public struct ImageFolderPacker {
         let files = folder.files
         var labels: [Int32] = [], skipped: [(path: String, reason: String)] = []
         var sums = [Double](repeating: 0, count: 3), squares = [Double](repeating: 0, count: 3), pixels = 0
-        var resized = 0, bytes = 0, lastReport = ContinuousClock.now
+        var resized = 0, bytes = 0, lastReport = ContinuousClock.now, allGrey = true
         // Blocks bound the memory in flight; each is decoded in parallel, then written in order.
         let blockSize = 64 * max(1, workers)
         var first = 0
@@ -86,6 +88,7 @@ public struct ImageFolderPacker {
                     squares[c] += result.squares[c]
                 }
                 pixels += result.pixels
+                allGrey = allGrey && result.grey
                 resized += result.resized ? 1 : 0
                 bytes += result.bytes.count
             }
@@ -96,8 +99,8 @@ public struct ImageFolderPacker {
             }
         }
         guard !labels.isEmpty else { throw .io(file: folder.root, reason: "no image could be decoded") }
-        let mean = (0..<3).map { sums[$0] / Double(pixels) }
-        let std = (0..<3).map { (max(0, squares[$0] / Double(pixels) - mean[$0] * mean[$0])).squareRoot() }
+        let mean = (0..<(allGrey ? 1 : 3)).map { sums[$0] / Double(pixels) }
+        let std = mean.indices.map { (max(0, squares[$0] / Double(pixels) - mean[$0] * mean[$0])).squareRoot() }
         guard std.allSatisfy({ $0 > 0 }) else {
             throw .io(file: folder.root, reason: "every image has the same colour in some channel (std 0)")
         }
@@ -164,9 +167,10 @@ public struct ImageFolderPacker {
     }
 
     private static func accumulate(_ image: RGBImage, into packed: inout Packed) {
-        var sums = [UInt64](repeating: 0, count: 3), squares = [UInt64](repeating: 0, count: 3)
+        var sums = [UInt64](repeating: 0, count: 3), squares = [UInt64](repeating: 0, count: 3), grey = true
         image.pixels.withUnsafeBufferPointer { pixels in
             for i in stride(from: 0, to: pixels.count, by: 3) {
+                grey = grey && pixels[i] == pixels[i + 1] && pixels[i] == pixels[i + 2]
                 for c in 0..<3 {
                     let value = UInt64(pixels[i + c])
                     sums[c] += value
@@ -179,5 +183,6 @@ public struct ImageFolderPacker {
             packed.squares[c] = Double(squares[c]) / (255 * 255)
         }
         packed.pixels = image.width * image.height
+        packed.grey = grey
     }
 }

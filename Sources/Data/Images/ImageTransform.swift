@@ -1,7 +1,9 @@
 import Engine
 import Foundation
 
-/// How one encoded image becomes a network input: a normalised [3, size, size] float image.
+/// How one encoded image becomes a network input: a normalised [C, size, size] float image, C the number of
+/// channels the normalisation has (3, or 1 for a file of grey images, which reads the decoded image's first
+/// channel: grey decodes to equal R, G and B).
 ///
 /// Training crops with torchvision's RandomResizedCrop (scale 0.08-1, ratio 3/4-4/3) and flips with probability
 /// one half, every draw taken from Philox keyed by (seed, epoch, image index), so a resumed or re-sharded run
@@ -21,7 +23,7 @@ public struct ImageTransform: Sendable {
     public let size: Int
     /// The run's seed.
     public let seed: UInt64
-    /// Per-channel normalisation: (pixel / 255 - mean) / std.
+    /// Per-channel normalisation: (pixel / 255 - mean) / std; one value each for grey images, three for RGB.
     public let mean: [Double], std: [Double]
 
     public init(kind: Kind, size: Int, seed: UInt64, mean: [Double], std: [Double]) {
@@ -29,7 +31,7 @@ public struct ImageTransform: Sendable {
     }
 
     /// The output shape.
-    public var outputShape: [Int] { [3, size, size] }
+    public var outputShape: [Int] { [mean.count, size, size] }
 
     /// Philox stream of the crop draws of `epoch` (the high word tells them from dropout's and the sampler's).
     static func stream(epoch: Int) -> UInt64 { 0xC0_0000 << 32 | UInt64(epoch) }
@@ -91,12 +93,13 @@ public struct ImageTransform: Sendable {
     private func normalize(_ image: RGBImage, flip: Bool, into destination: UnsafeMutablePointer<Float>) {
         precondition(image.width == size && image.height == size, "ImageTransform: \(image.width)x\(image.height)")
         let plane = size * size
-        let scale = (0..<3).map { Float(1 / (255 * std[$0])) }, shift = (0..<3).map { Float(-mean[$0] / std[$0]) }
+        let channels = mean.count
+        let scale = (0..<channels).map { Float(1 / (255 * std[$0])) }, shift = (0..<channels).map { Float(-mean[$0] / std[$0]) }
         image.pixels.withUnsafeBufferPointer { pixels in
             for y in 0..<size {
                 for x in 0..<size {
                     let from = (y * size + (flip ? size - 1 - x : x)) * 3, to = y * size + x
-                    for c in 0..<3 { destination[c * plane + to] = Float(pixels[from + c]) * scale[c] + shift[c] }
+                    for c in 0..<channels { destination[c * plane + to] = Float(pixels[from + c]) * scale[c] + shift[c] }
                 }
             }
         }

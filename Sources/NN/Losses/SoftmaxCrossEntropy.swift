@@ -8,11 +8,18 @@ public enum SoftmaxCrossEntropy {
     /// logits and gradient are (N, K); labels are N class indices. Each row's loss is logsumexp(z) - z[label]
     /// with the maximum subtracted first; its gradient is softmax(z) - onehot(label). Dividing by the global batch
     /// (not the local one) makes the ranks' summed gradients the gradient of the global mean loss.
-    public static func evaluate(logits: Tensor, labels: [Int], normalizer: Int, gradient: Tensor) -> Double {
+    ///
+    /// With `labelSmoothing` ε the target is (1 - ε) onehot(label) + ε / K, as PyTorch's
+    /// `CrossEntropyLoss(label_smoothing=ε)`: the loss is logsumexp(z) - Σ target_j z_j and the gradient
+    /// softmax(z) - target.
+    public static func evaluate(logits: Tensor, labels: [Int], normalizer: Int, gradient: Tensor,
+                                labelSmoothing: Float = 0) -> Double {
         precondition(logits.rank == 2 && logits.shape == gradient.shape && labels.count == logits.shape[0],
                      "SoftmaxCrossEntropy: logits \(logits.shape), gradient \(gradient.shape), \(labels.count) labels")
         let (n, k) = (logits.shape[0], logits.shape[1])
+        precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "SoftmaxCrossEntropy: label smoothing \(labelSmoothing)")
         let scale = 1 / Float(normalizer)
+        let smoothing = Double(labelSmoothing), spread = Double(labelSmoothing) / Double(k)
         var total = 0.0
         for row in 0..<n {
             let z = logits.pointer + row * k, g = gradient.pointer + row * k
@@ -24,10 +31,16 @@ public enum SoftmaxCrossEntropy {
             for j in 0..<k { maximum = max(maximum, Double(z[j])) }
             var sum = 0.0
             for j in 0..<k { sum += Foundation.exp(Double(z[j]) - maximum) }
-            total += (maximum - Double(z[label])) + Foundation.log(sum)
+            var target = (1 - smoothing) * (Double(z[label]) - maximum)
+            if smoothing > 0 {
+                var centred = 0.0
+                for j in 0..<k { centred += Double(z[j]) - maximum }
+                target += spread * centred
+            }
+            total += Foundation.log(sum) - target
             let inverse = Double(scale) / sum
-            for j in 0..<k { g[j] = Float(Foundation.exp(Double(z[j]) - maximum) * inverse) }
-            g[label] -= scale
+            for j in 0..<k { g[j] = Float((Foundation.exp(Double(z[j]) - maximum) * inverse - spread * Double(scale))) }
+            g[label] -= Float((1 - smoothing) * Double(scale))
         }
         return total
     }

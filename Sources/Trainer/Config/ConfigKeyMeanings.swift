@@ -20,12 +20,12 @@ enum ConfigKeyMeanings {
         "data.crop_padding": "The padding of crop_flip, in pixels.",
         "data.workers": "Threads per rank that decode encoded images.",
 
-        "model.name": "The architecture, from the zoo (mlp, lenet5, resnet20, resnet18, resnet50) or layers for [[model.layers]] tables.",
+        "model.name": "The architecture, from the zoo (mlp, lenet5, resnet20, resnet18, resnet50, alexnet, vgg16) or layers for [[model.layers]] tables.",
         "model.init": "A model file (a run's model.h5, or a PyTorch state_dict converted by launch/from_pytorch.py) the run starts from; a classifier of another size is initialised afresh, and the log says so.",
         "model.hidden": "The MLP's hidden layer widths.",
         "model.activation": "The activation after each hidden layer.",
         "model.pooling": "LeNet-5's subsampling: max or average pooling.",
-        "model.dropout": "The MLP's dropout probability after each hidden layer.",
+        "model.dropout": "The dropout probability of the MLP's hidden layers and of AlexNet's and VGG-16's classifier.",
         "model.sync_bn": "Batch norms train on the statistics of the global batch, summed over the ranks in forward and backward, instead of each rank's slice (SyncBatchNorm); results then match one rank on the global batch.",
         "model.shortcut": "ResNet-20's shortcut where the shape changes: zero_padding (He et al.'s option A) or projection (a 1x1 convolution).",
         "model.layers": "The layers, in order, as [[model.layers]] tables (below).",
@@ -40,6 +40,7 @@ enum ConfigKeyMeanings {
         "optimizer.eps": "The term added to the denominator for numerical stability.",
         "optimizer.alpha": "RMSProp's smoothing constant.",
         "optimizer.eta": "LARS's trust coefficient.",
+        "optimizer.label_smoothing": "The training loss's label smoothing ε: cross-entropy against (1 - ε) on the label plus ε spread evenly over all classes, as PyTorch's CrossEntropyLoss(label_smoothing=ε); evaluation reports the plain loss.",
 
         "schedule.name": "The decay rule of the learning rate over training.",
         "schedule.warmup_epochs": "Length of the linear warm-up, in epochs (0: none).",

@@ -16,12 +16,16 @@ public enum ModelSettings: Sendable, Equatable {
     case resnet18
     /// torchvision's ResNet-50.
     case resnet50
+    /// torchvision's AlexNet (`dropout` in [0, 1), default 0.5, before each hidden classifier layer).
+    case alexnet(dropout: Float)
+    /// torchvision's VGG-16 (`dropout` in [0, 1), default 0.5, after each hidden classifier layer).
+    case vgg16(dropout: Float)
     /// A chain of layers given as `[[model.layers]]` tables.
     case layers([LayerSpec])
 
     /// The architectures `model.name` may name.
     public enum Name: String, Sendable, CaseIterable {
-        case mlp, lenet5, resnet20, resnet18, resnet50, layers
+        case mlp, lenet5, resnet20, resnet18, resnet50, alexnet, vgg16, layers
     }
 
     /// The architecture's name as the config writes it.
@@ -32,6 +36,8 @@ public enum ModelSettings: Sendable, Equatable {
         case .resnet20: return .resnet20
         case .resnet18: return .resnet18
         case .resnet50: return .resnet50
+        case .alexnet: return .alexnet
+        case .vgg16: return .vgg16
         case .layers: return .layers
         }
     }
@@ -69,6 +75,12 @@ public enum ModelSettings: Sendable, Equatable {
         case .resnet50:
             guard isImage else { throw reject("ResNet-50 takes [C, H, W] images") }
             graph = ModelZoo.resnet50(classes: classes, channels: inputShape[0])
+        case .alexnet(let dropout):
+            guard isImage else { throw reject("AlexNet takes [C, H, W] images") }
+            graph = ModelZoo.alexnet(classes: classes, channels: inputShape[0], dropout: dropout)
+        case .vgg16(let dropout):
+            guard isImage else { throw reject("VGG-16 takes [C, H, W] images") }
+            graph = ModelZoo.vgg16(classes: classes, channels: inputShape[0], dropout: dropout)
         case .layers(let specs):
             do {
                 graph = try ModelZoo.sequential(specs, inputShape: inputShape)
@@ -127,6 +139,10 @@ public enum ModelSettings: Sendable, Equatable {
             self = .resnet18
         case .resnet50:
             self = .resnet50
+        case .alexnet:
+            self = .alexnet(dropout: try section.float("dropout", .fraction) ?? 0.5)
+        case .vgg16:
+            self = .vgg16(dropout: try section.float("dropout", .fraction) ?? 0.5)
         case .layers:
             guard let tables = try section.tables("layers", knownKeys: LayerTable.keys), !tables.isEmpty else {
                 throw section.missing("layers", expected: "at least one [[model.layers]] table")
@@ -155,6 +171,8 @@ public enum ModelSettings: Sendable, Equatable {
             writer.set("shortcut", shortcut.rawValue)
         case .resnet18, .resnet50:
             break
+        case .alexnet(let dropout), .vgg16(let dropout):
+            writer.set("dropout", dropout)
         case .layers(let specs):
             for spec in specs { LayerTable.write(spec, to: &writer) }
         }

@@ -1,6 +1,7 @@
 import NN
 
-/// The `[optimizer]` section: the update rule, its learning rate and weight decay.
+/// The `[optimizer]` section: the update rule, its learning rate and weight decay, and the smoothing of the
+/// training loss's targets.
 ///
 /// The rules are PyTorch's (see the optimizers in NN). `lr` is the base learning rate; the schedule may scale
 /// it by the global batch (`schedule.scale_lr`) and shape it over time.
@@ -39,11 +40,16 @@ public struct OptimizerSettings: Sendable, Equatable {
     /// Whether biases and batch-norm parameters take weight decay too (`decay_bias_and_norm`, default true);
     /// false exempts them, as Goyal et al. do for ResNet-50 (and LARS then also leaves them unadapted).
     public var decayBiasAndNorm: Bool
+    /// The label smoothing ε of the training loss (`label_smoothing` in [0, 1], default 0): cross-entropy against
+    /// (1 - ε) onehot(label) + ε / classes, as PyTorch's `CrossEntropyLoss(label_smoothing=ε)`. Evaluation reports
+    /// the plain cross-entropy.
+    public var labelSmoothing: Float
 
     /// Settings with the given values.
     public init(algorithm: Algorithm = .sgd(momentum: 0), learningRate: Float, weightDecay: Float = 0,
-                decayBiasAndNorm: Bool = true) {
+                decayBiasAndNorm: Bool = true, labelSmoothing: Float = 0) {
         self.algorithm = algorithm
+        self.labelSmoothing = labelSmoothing
         self.learningRate = learningRate
         self.weightDecay = weightDecay
         self.decayBiasAndNorm = decayBiasAndNorm
@@ -92,7 +98,7 @@ public struct OptimizerSettings: Sendable, Equatable {
     }
 
     static let keys = ["name", "lr", "momentum", "weight_decay", "decay_bias_and_norm", "beta1", "beta2", "eps",
-                       "alpha", "eta"]
+                       "alpha", "eta", "label_smoothing"]
 
     init(from section: SectionReader) throws(ConfigError) {
         var section = section
@@ -131,7 +137,8 @@ public struct OptimizerSettings: Sendable, Equatable {
         }
         self.init(algorithm: algorithm, learningRate: learningRate,
                   weightDecay: try section.float("weight_decay", .nonNegative) ?? (name == .adamw ? 0.01 : 0),
-                  decayBiasAndNorm: try section.boolean("decay_bias_and_norm") ?? true)
+                  decayBiasAndNorm: try section.boolean("decay_bias_and_norm") ?? true,
+                  labelSmoothing: try section.float("label_smoothing", .closedFraction) ?? 0)
         try section.finish(context: "optimizer \(name.rawValue)")
     }
 
@@ -158,5 +165,6 @@ public struct OptimizerSettings: Sendable, Equatable {
         }
         writer.set("weight_decay", weightDecay)
         writer.set("decay_bias_and_norm", decayBiasAndNorm)
+        writer.set("label_smoothing", labelSmoothing)
     }
 }

@@ -152,7 +152,8 @@ public final class Trainer {
         if config.syncBatchNorm && size > 1 { model.synchronizeBatchNorm(with: ReducerCrossRankSum(reducer)) }
         let step = TrainingStep(model: model, optimizer: config.optimizer.makeOptimizer(segments: model.parameterSegments),
                                 reducer: reducer, communicator: communicator, seed: config.run.seed,
-                                globalBatch: globalBatch, checkpointDirectory: checkpointDirectory)
+                                globalBatch: globalBatch, labelSmoothing: config.optimizer.labelSmoothing,
+                                checkpointDirectory: checkpointDirectory)
         return Setup(train: train, validation: validation, step: step,
                      schedule: config.schedule.makeSchedule(baseLR: config.optimizer.learningRate, globalBatch: globalBatch,
                                                             stepsPerEpoch: sampler.stepsPerEpoch, totalSteps: totalSteps),

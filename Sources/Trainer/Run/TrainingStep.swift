@@ -25,18 +25,21 @@ final class TrainingStep {
     private let communicator: any Communicator
     private let seed: UInt64
     private let globalBatch: Int
+    /// `optimizer.label_smoothing`: the training loss's smoothing of the targets.
+    private let labelSmoothing: Float
     private let checkpointDirectory: String
     /// The gradient of the loss with respect to the logits, reused from step to step.
     private let outputGradient: Tensor
 
     init(model: Model, optimizer: any Optimizer, reducer: any GradientReducer, communicator: any Communicator,
-         seed: UInt64, globalBatch: Int, checkpointDirectory: String) {
+         seed: UInt64, globalBatch: Int, labelSmoothing: Float = 0, checkpointDirectory: String) {
         self.model = model
         self.optimizer = optimizer
         self.reducer = reducer
         self.communicator = communicator
         self.seed = seed
         self.globalBatch = globalBatch
+        self.labelSmoothing = labelSmoothing
         self.checkpointDirectory = checkpointDirectory
         outputGradient = Tensor(zeros: [globalBatch / communicator.size] + model.outputShape)
     }
@@ -54,7 +57,7 @@ final class TrainingStep {
             let context = ForwardContext(mode: .training, seed: seed, epoch: epoch, sampleIndices: batch.indices)
             let logits = model.forward(batch.images, context: context)
             lossSum = SoftmaxCrossEntropy.evaluate(logits: logits, labels: batch.labels, normalizer: globalBatch,
-                                                   gradient: outputGradient)
+                                                   gradient: outputGradient, labelSmoothing: labelSmoothing)
             correct = Accuracy.correct(logits: logits, labels: batch.labels, k: 1)
             model.backward(outputGradient) { reducer.gradientsReady(from: $0) }
         }

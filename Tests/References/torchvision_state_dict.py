@@ -1,8 +1,8 @@
-"""A torchvision ResNet-18 with random weights and running statistics, its state_dict, a batch of network inputs
-and PyTorch's logits for them, for FromPyTorchTests (which converts the state_dict with launch/from_pytorch.py and
-compares dtrain's logits with these).
+"""A torchvision model (resnet18, alexnet or vgg16) with random weights and, for ResNet-18, running statistics: its
+state_dict, a batch of network inputs and PyTorch's logits for them, for FromPyTorchTests (which converts the
+state_dict with launch/from_pytorch.py and compares dtrain's logits with these).
 
-    python Tests/References/torchvision_resnet18.py OUT_DIR   # writes OUT_DIR/resnet18.pth and OUT_DIR/logits.h5
+    python Tests/References/torchvision_state_dict.py OUT_DIR MODEL   # writes OUT_DIR/MODEL.pth and OUT_DIR/logits.h5
 
 Needs torch, torchvision, numpy and h5py.
 """
@@ -17,10 +17,10 @@ import torch
 torch.library.register_fake = lambda *args, **kwargs: (lambda function: function)
 import torchvision  # noqa: E402
 
-out = sys.argv[1]
+out, name = sys.argv[1], sys.argv[2]
 torch.manual_seed(18)
 torch.set_num_threads(1)
-model = torchvision.models.resnet18(num_classes=10)
+model = getattr(torchvision.models, name)(num_classes=10)
 # Batch norm with statistics and affine parameters far from their initial values, so evaluation mode is tested.
 with torch.no_grad():
     for module in model.modules():
@@ -31,7 +31,7 @@ with torch.no_grad():
             module.bias.normal_(0, 0.1)
             module.num_batches_tracked.fill_(1234)
 model.eval()
-torch.save(model.state_dict(), f"{out}/resnet18.pth")
+torch.save(model.state_dict(), f"{out}/{name}.pth")
 
 inputs = torch.randn(3, 3, 224, 224, generator=torch.Generator().manual_seed(7))
 with torch.no_grad():
