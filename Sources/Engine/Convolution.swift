@@ -258,11 +258,12 @@ public enum Convolution {
                      b: weight.pointer, c: inputGradient.pointer)
             }
         } else {
-            if !directWeight || !directInput {
+            // What the GEMM computes: the gradients asked for that the direct kernels do not.
+            let unfoldedWeight = directWeight ? nil : weightGradient, unfoldedInput = directInput ? nil : inputGradient
+            if unfoldedWeight != nil || unfoldedInput != nil {
                 unfoldedBackward(sizes: s, input: input, outputGradient: outputGradient, weight: weight,
-                                 geometry: geometry, weightGradient: directWeight ? nil : weightGradient,
-                                 inputGradient: directInput ? nil : inputGradient, workspace: workspace,
-                                 imagesPerGroup: method.imagesPerGroup)
+                                 geometry: geometry, weightGradient: unfoldedWeight, inputGradient: unfoldedInput,
+                                 workspace: workspace, imagesPerGroup: method.imagesPerGroup)
             }
             if directWeight, let weightGradient, let input {
                 DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,

@@ -1,13 +1,31 @@
 /// Where a model's passes spend their time, layer by layer: filled in by `Model.forward` and `Model.backward`
 /// while it is set as the model's `profile`, and printed by `dtrain bench --profile`.
 ///
-/// A layer's backward time holds both its input gradient and its parameter gradients (the convolutions compute
-/// them in one pass over the output gradient).
-public final class LayerProfile {
+/// A layer's backward time holds its input gradient and its parameter gradients; a convolution also reports the
+/// part its weight gradient took (`timeWeightGradient`), computing the two apart while it is profiled.
+public final class LayerProfile: @unchecked Sendable {
     /// One layer: its module path, its kind and what it adds up to.
     public struct Row: Sendable {
         public let name: String, kind: String
         public var forwardSeconds = 0.0, backwardSeconds = 0.0
+        /// The part of `backwardSeconds` the weight gradient took, for layers that report it.
+        public var weightGradientSeconds: Double?
+    }
+
+    /// The profile and row of the backward pass being timed on this thread, if any.
+    @TaskLocal static var timedBackward: (profile: LayerProfile, row: Int)?
+
+    /// Whether a backward pass is being timed (a layer then computes its weight gradient apart).
+    public static var isTimingBackward: Bool { timedBackward != nil }
+
+    /// Runs `body`, the weight gradient of the layer whose backward pass is being timed, adding its time to that
+    /// layer's row.
+    public static func timeWeightGradient(_ body: () -> Void) {
+        guard let (profile, row) = timedBackward else { return body() }
+        let start = ContinuousClock.now
+        body()
+        let elapsed = (ContinuousClock.now - start) / .seconds(1)
+        profile.rows[row].weightGradientSeconds = (profile.rows[row].weightGradientSeconds ?? 0) + elapsed
     }
 
     public private(set) var rows: [Row]
@@ -35,15 +53,18 @@ public final class LayerProfile {
     public func table(stepSeconds: Double, extra: [(String, Double)]) -> String {
         let steps = Double(max(passes, 1))
         var lines = [pad("layer", 24) + pad("kind", 16) + pad("forward ms", 12, right: true)
-                        + pad("backward ms", 13, right: true) + pad("share", 8, right: true)]
-        func line(_ name: String, _ kind: String, _ forward: Double?, _ backward: Double) {
+                        + pad("backward ms", 13, right: true) + pad("of it weights", 15, right: true)
+                        + pad("share", 8, right: true)]
+        func line(_ name: String, _ kind: String, _ forward: Double?, _ backward: Double, _ weights: Double? = nil) {
             let total = (forward ?? 0) + backward
             lines.append(pad(name, 24) + pad(kind, 16) + pad(forward.map(milliseconds) ?? "", 12, right: true)
                             + pad(milliseconds(backward), 13, right: true)
+                            + pad(weights.map(milliseconds) ?? "", 15, right: true)
                             + pad(percent(total / stepSeconds), 8, right: true))
         }
         for row in rows {
-            line(row.name, row.kind, row.forwardSeconds / steps, row.backwardSeconds / steps)
+            line(row.name, row.kind, row.forwardSeconds / steps, row.backwardSeconds / steps,
+                 row.weightGradientSeconds.map { $0 / steps })
         }
         let layers = rows.reduce(0) { $0 + ($1.forwardSeconds + $1.backwardSeconds) / steps }
         let extra = [("optimizer update", updateSeconds / steps)] + extra

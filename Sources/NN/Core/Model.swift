@@ -182,9 +182,16 @@ public final class Model {
             guard let gradient = outputGradients[index] else { continue }
             let entry = graph.entries[index]
             let needsInputGradient = entry.inputs.contains { $0.index >= 0 }
-            let start = profile.map { _ in ContinuousClock.now }
-            let inputGradients = entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
-            if let profile, let start { profile.addBackward(index, Self.seconds(since: start)) }
+            let inputGradients: [Tensor]
+            if let profile {
+                let start = ContinuousClock.now
+                inputGradients = LayerProfile.$timedBackward.withValue((profile, index)) {
+                    entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
+                }
+                profile.addBackward(index, Self.seconds(since: start))
+            } else {
+                inputGradients = entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
+            }
             for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
                 accumulate(inputGradient, into: input.index)
             }
