@@ -31,6 +31,16 @@ public final class AdaptiveAvgPool2D: Layer {
         (index * length / outputs)..<(((index + 1) * length + outputs - 1) / outputs)
     }
 
+    /// Visits every output (i, j) of one plane with its window's input rows and columns.
+    private func forEachWindow(height: Int, width: Int, _ body: (_ output: Int, Range<Int>, Range<Int>) -> Void) {
+        for i in 0..<outputHeight {
+            let rows = Self.window(i, of: outputHeight, over: height)
+            for j in 0..<outputWidth {
+                body(i * outputWidth + j, rows, Self.window(j, of: outputWidth, over: width))
+            }
+        }
+    }
+
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
         let x = inputs[0]
         let (planes, height, width) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
@@ -38,14 +48,10 @@ public final class AdaptiveAvgPool2D: Layer {
         for plane in 0..<planes {
             let source = x.pointer + plane * height * width
             let target = y.pointer + plane * outputHeight * outputWidth
-            for i in 0..<outputHeight {
-                let rows = Self.window(i, of: outputHeight, over: height)
-                for j in 0..<outputWidth {
-                    let columns = Self.window(j, of: outputWidth, over: width)
-                    var sum: Float = 0
-                    for r in rows { for c in columns { sum += source[r * width + c] } }
-                    target[i * outputWidth + j] = sum / Float(rows.count * columns.count)
-                }
+            forEachWindow(height: height, width: width) { output, rows, columns in
+                var sum: Float = 0
+                for r in rows { for c in columns { sum += source[r * width + c] } }
+                target[output] = sum / Float(rows.count * columns.count)
             }
         }
         inputShape = x.shape
@@ -61,13 +67,9 @@ public final class AdaptiveAvgPool2D: Layer {
         for plane in 0..<planes {
             let source = outputGradient.pointer + plane * outputHeight * outputWidth
             let target = dx.pointer + plane * height * width
-            for i in 0..<outputHeight {
-                let rows = Self.window(i, of: outputHeight, over: height)
-                for j in 0..<outputWidth {
-                    let columns = Self.window(j, of: outputWidth, over: width)
-                    let share = source[i * outputWidth + j] / Float(rows.count * columns.count)
-                    for r in rows { for c in columns { target[r * width + c] += share } }
-                }
+            forEachWindow(height: height, width: width) { output, rows, columns in
+                let share = source[output] / Float(rows.count * columns.count)
+                for r in rows { for c in columns { target[r * width + c] += share } }
             }
         }
         return [dx]
