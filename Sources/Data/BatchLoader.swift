@@ -7,28 +7,34 @@ import Foundation
 /// larger files are read per sample through HDF5's chunk cache, which the sampler's chunk windows keep warm.
 /// With `cropPadding`, training batches get the CIFAR augmentation: each image padded with that many black pixels
 /// on every side, a random crop of its own size taken, and a horizontal flip with probability one half, every draw
-/// from Philox keyed by (seed, epoch, sample index).
+/// from Philox keyed by (seed, epoch, sample index). Pixels are normalised with the file's own mean and std unless
+/// given others (a validation split takes the training split's).
 public final class BatchLoader: BatchSource, @unchecked Sendable {
     /// The file read.
     public let dataset: DatasetFile
     private let cache: [UInt8]?
     private let sampleBytes: Int
     private let augmentation: (padding: Int, seed: UInt64)?
+    /// The per-channel normalisation of the inputs.
+    public let mean: [Double], std: [Double]
     // (x / 255 - mean[c]) / std[c] for every byte value x of every channel c: one lookup per pixel.
     private let table: [Float]
     private let lock = NSLock()
 
-    /// A loader over `dataset` that keeps it in memory when its images take at most `cacheBytes`, and augments
-    /// training batches when `cropPadding` is given.
-    public init(dataset: DatasetFile, cacheBytes: Int, cropPadding: Int? = nil, seed: UInt64 = 0) throws(DataError) {
+    /// A loader over `dataset` that keeps it in memory when its images take at most `cacheBytes`, augments
+    /// training batches when `cropPadding` is given, and normalises with `normalization` (nil: the file's own).
+    public init(dataset: DatasetFile, cacheBytes: Int, cropPadding: Int? = nil, seed: UInt64 = 0,
+                normalization: (mean: [Double], std: [Double])? = nil) throws(DataError) {
         self.dataset = dataset
         augmentation = cropPadding.map { ($0, seed) }
         sampleBytes = dataset.sampleShape.reduce(1, *)
         let channels = dataset.sampleShape[0]
+        (mean, std) = normalization ?? (dataset.mean, dataset.std)
+        precondition(mean.count == channels && std.count == channels, "BatchLoader: \(mean.count) means for \(channels) channels")
         var table = [Float](repeating: 0, count: channels * 256)
         for c in 0..<channels {
             for value in 0..<256 {
-                table[c * 256 + value] = Float((Double(value) / 255 - dataset.mean[c]) / dataset.std[c])
+                table[c * 256 + value] = Float((Double(value) / 255 - mean[c]) / std[c])
             }
         }
         self.table = table
@@ -50,8 +56,6 @@ public final class BatchLoader: BatchSource, @unchecked Sendable {
     public var classNames: [String] { dataset.classNames }
     public var chunkRows: Int { dataset.chunkRows }
     public var chunkBytes: Int { dataset.chunkRows * sampleBytes }
-    public var mean: [Double] { dataset.mean }
-    public var std: [Double] { dataset.std }
     public var path: String { dataset.path }
 
     /// The samples at `indices`, in that order, augmented for `epoch` when the loader augments.
@@ -78,7 +82,7 @@ public final class BatchLoader: BatchSource, @unchecked Sendable {
             let flip = philox.uniform(stream: stream, index: base + 2) < 0.5
             for c in 0..<channels {
                 // A black pixel, normalised.
-                let black = Float(-dataset.mean[c] / dataset.std[c])
+                let black = Float(-mean[c] / std[c])
                 for y in 0..<height {
                     for x in 0..<width {
                         let (sy, sx) = (y + top, (flip ? width - 1 - x : x) + left)

@@ -32,8 +32,8 @@ public final class DecodingLoader: BatchSource, @unchecked Sendable {
     public var classNames: [String] { file.classNames }
     public var chunkRows: Int { file.chunkImages }
     public var chunkBytes: Int { EncodedImageWriter.chunkBytes }
-    public var mean: [Double] { file.mean }
-    public var std: [Double] { file.std }
+    public var mean: [Double] { evaluation.mean }
+    public var std: [Double] { evaluation.std }
     public var path: String { file.path }
 
     public func load(_ indices: [Int], epoch: Int) throws(DataError) -> Batch {

@@ -93,7 +93,7 @@ public final class Predictor {
     }
 
     /// The network inputs of samples `rows` of a dtrain dataset file (decoded images of the model's input shape),
-    /// with their labels, normalised by the file's own mean and std as evaluation does.
+    /// with their labels, normalised by the model's mean and std (its training split's) as evaluation does.
     public func inputs(datasetFile path: String, rows: Range<Int>) throws(TrainerError) -> (images: Tensor, labels: [Int]) {
         let dataset: DatasetFile
         do { dataset = try DatasetFile(path: path) } catch { throw .invalid("\(error)") }
@@ -111,7 +111,7 @@ public final class Predictor {
         let images = Tensor(zeros: [rows.count] + description.inputShape)
         for i in 0..<pixels.count {
             let channel = i % sample / plane
-            images.pointer[i] = Float((Double(pixels[i]) / 255 - dataset.mean[channel]) / dataset.std[channel])
+            images.pointer[i] = Float((Double(pixels[i]) / 255 - description.mean[channel]) / description.std[channel])
         }
         return (images, dataset.labels[rows].map(Int.init))
     }

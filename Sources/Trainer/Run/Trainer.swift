@@ -68,8 +68,19 @@ public final class Trainer {
 
     /// A loader for the dataset file at `path`: decoded images as stored (augmented with crop_flip if configured),
     /// or encoded images decoded to `data.image_size` (RandomResizedCrop unless `data.augment` says otherwise).
-    func openBatches(_ path: String, training: Bool, cacheBytes: Int) throws -> any BatchSource {
+    /// Inputs are normalised with `normalization` (the training split's, for a validation split) or else with the
+    /// file's own mean and std.
+    func openBatches(_ path: String, training: Bool, cacheBytes: Int,
+                     normalization: (mean: [Double], std: [Double])? = nil) throws -> any BatchSource {
         let data = config.data
+        // The model sees one normalisation, the training split's, whichever split it reads.
+        func statistics(_ own: (mean: [Double], std: [Double])) throws -> (mean: [Double], std: [Double]) {
+            guard let normalization else { return own }
+            guard normalization.mean.count == own.mean.count else {
+                throw TrainerError.invalid("data.val \(path) holds images of \(own.mean.count) channel\(own.mean.count == 1 ? "" : "s"), but data.train holds \(normalization.mean.count)")
+            }
+            return normalization
+        }
         guard EncodedImageFile.holdsEncodedImages(path) else {
             if data.augment == .randomResizedCrop {
                 throw TrainerError.invalid("data.augment = \"random_resized_crop\" needs encoded images, but \(path) holds decoded ones; use \"crop_flip\" or \"none\"")
@@ -77,7 +88,7 @@ public final class Trainer {
             let dataset = try DatasetFile(path: path)
             return try BatchLoader(dataset: dataset, cacheBytes: cacheBytes,
                                    cropPadding: training && data.augment == .cropFlip ? data.cropPadding : nil,
-                                   seed: config.run.seed)
+                                   seed: config.run.seed, normalization: try statistics((dataset.mean, dataset.std)))
         }
         guard let size = data.imageSize else {
             throw TrainerError.invalid("\(path) holds encoded images: set data.image_size, the side of the network input (e.g. 224)")
@@ -86,11 +97,12 @@ public final class Trainer {
             throw TrainerError.invalid("data.augment = \"crop_flip\" is for decoded images, but \(path) holds encoded ones; use \"random_resized_crop\" or \"none\"")
         }
         let file = try EncodedImageFile(path: path)
+        let (mean, std) = try statistics((file.mean, file.std))
         let evaluation = ImageTransform(kind: .resizeCenterCrop(resize: data.resize ?? size * 8 / 7), size: size,
-                                        seed: config.run.seed, mean: file.mean, std: file.std)
+                                        seed: config.run.seed, mean: mean, std: std)
         let augmenting = training && (data.augment ?? .randomResizedCrop) == .randomResizedCrop
         let trainingTransform = augmenting
-            ? ImageTransform(kind: .randomResizedCrop, size: size, seed: config.run.seed, mean: file.mean, std: file.std) : nil
+            ? ImageTransform(kind: .randomResizedCrop, size: size, seed: config.run.seed, mean: mean, std: std) : nil
         return try DecodingLoader(file: file, training: trainingTransform, evaluation: evaluation, workers: data.workers,
                                   cacheBytes: cacheBytes)
     }
@@ -105,7 +117,9 @@ public final class Trainer {
         let cacheBytes = config.data.cacheMB << 20
         let (train, validation) = try collectively { () throws -> (any BatchSource, (any BatchSource)?) in
             let train = try openBatches(config.data.train, training: true, cacheBytes: cacheBytes)
-            let validation = try config.data.validation.map { try openBatches($0, training: false, cacheBytes: cacheBytes) }
+            let validation = try config.data.validation.map {
+                try openBatches($0, training: false, cacheBytes: cacheBytes, normalization: (train.mean, train.std))
+            }
             if let validation, validation.sampleShape != train.sampleShape || validation.classNames.count != train.classNames.count {
                 throw TrainerError.invalid("data.val \(validation.path) holds \(validation.classNames.count) classes of \(validation.sampleShape), but data.train \(train.path) holds \(train.classNames.count) classes of \(train.sampleShape)")
             }
