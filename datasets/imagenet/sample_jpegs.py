@@ -2,7 +2,7 @@
 """Writes an ImageFolder of ImageNet-sized JPEG files (500x375 and 375x500, as most ILSVRC-2012 photographs are)
 for measuring the loader without ImageNet: `dtrain pack imagefolder` packs it and `dtrain bench-loader` times it.
 
-    python3 datasets/imagenet/sample_jpegs.py OUT_DIR [--images 512] [--classes 8] [--quality 90]
+    python3 datasets/imagenet/sample_jpegs.py OUT_DIR [--images 512] [--classes 8] [--quality 90] [--seed 2012]
 
 The pictures are random fields with a photograph's 1/f amplitude spectrum (smooth regions, some edges and fine
 texture), so a JPEG decoder does about the work a photograph of that size asks of it; flat or white-noise images
@@ -34,8 +34,9 @@ def main():
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--classes", type=int, default=8)
     parser.add_argument("--quality", type=int, default=90)
+    parser.add_argument("--seed", type=int, default=2012, help="another seed, other pictures (a validation split)")
     args = parser.parse_args()
-    rng = np.random.default_rng(2012)
+    rng = np.random.default_rng(args.seed)
     for index in range(args.images):
         folder = os.path.join(args.output, f"class{index % args.classes:03d}")
         os.makedirs(folder, exist_ok=True)
