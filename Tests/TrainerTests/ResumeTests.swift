@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import MPITestSupport
 import Testing
@@ -6,16 +7,26 @@ import Trainer
 /// A run that dies continues exactly where it was: kill every rank, rerun the same command, and compare with the
 /// run that was never interrupted.
 @Suite(.serialized) struct ResumeTests {
-    /// LeNet-5 for 3 epochs of 16 steps with a checkpoint every 5 steps and a line per step.
-    func config(_ scratch: TrainerRunSupport, out: String) throws -> String {
+    /// LeNet-5 for 3 epochs of 16 steps with a checkpoint every 5 steps and a line per step, on synthetic decoded
+    /// images or (`encoded`) on JPEG files decoded with RandomResizedCrop to 28x28.
+    func config(_ scratch: TrainerRunSupport, out: String, encoded: Bool = false) throws -> String {
         let train = scratch.path("train.h5"), validation = scratch.path("val.h5")
         if !FileManager.default.fileExists(atPath: train) {
-            _ = try scratch.synthetic("train.h5", count: 256, seed: 1)
-            _ = try scratch.synthetic("val.h5", count: 64, seed: 2)
+            if encoded {
+                for (split, count, seed) in [("train", 256, 1), ("val", 64, 2)] {
+                    try EncodedImageTrainingTests.writeTree(scratch.path(split), count: count, seed: seed)
+                    _ = try ImageFolderPacker(folder: try ImageFolder(root: scratch.path(split)),
+                                              output: scratch.path("\(split).h5")).pack()
+                }
+            } else {
+                _ = try scratch.synthetic("train.h5", count: 256, seed: 1)
+                _ = try scratch.synthetic("val.h5", count: 64, seed: 2)
+            }
         }
-        let text = scratch.lenetConfig(train: train, validation: validation, steps: 1000, out: out)
+        var text = scratch.lenetConfig(train: train, validation: validation, steps: 1000, out: out)
             .replacingOccurrences(of: "max_steps = 1000", with: "epochs = 3")
             .replacingOccurrences(of: "every_steps = 10", with: "every_steps = 1\n[checkpoint]\nevery_steps = 5\nkeep = 2")
+        if encoded { text = text.replacingOccurrences(of: "global_batch = 16", with: "global_batch = 16\nimage_size = 28\nresize = 32") }
         return try scratch.config("\((out as NSString).lastPathComponent).toml", text)
     }
 
@@ -68,12 +79,13 @@ import Trainer
         _ = try run.wait()
     }
 
-    @Test(arguments: [1, 2])
-    func killedRunContinuesBitwiseExactly(ranks: Int) throws {
-        let scratch = try TrainerRunSupport("resume\(ranks)")
+    @Test(arguments: [(1, false), (2, false), (2, true)])
+    func killedRunContinuesBitwiseExactly(ranks: Int, encoded: Bool) throws {
+        let scratch = try TrainerRunSupport("resume\(ranks)\(encoded ? "-encoded" : "")")
         defer { scratch.remove() }
         let straight = scratch.path("straight"), killed = scratch.path("killed")
-        let straightConfig = try config(scratch, out: straight), killedConfig = try config(scratch, out: killed)
+        let straightConfig = try config(scratch, out: straight, encoded: encoded)
+        let killedConfig = try config(scratch, out: killed, encoded: encoded)
         let reference = try scratch.dtrain([straightConfig], ranks: ranks)
         #expect(reference.status == 0, "the uninterrupted run failed:\n\(reference.stderr)")
 
