@@ -1,6 +1,7 @@
 /// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) on NCHW tensors with weights laid out (O, C, kh, kw):
-/// by the direct kernels of `DirectConvolution` for stride 1 and kernels larger than 1x1, by im2col and GEMM over
-/// groups of images otherwise.
+/// by Winograd's F(4x4, 3x3) (`WinogradConvolution`) for 3x3 kernels at stride 1 on channels in whole vectors, by the
+/// direct kernels of `DirectConvolution` for other small layers with kernels larger than 1x1, by im2col and GEMM over
+/// groups of images otherwise; each pass chooses for itself.
 ///
 /// A group of g images is unfolded side by side into one (C*kh*kw, g*oH*oW) matrix, so that the convolution of the
 /// whole group is one GEMM with the weight seen as an (O, C*kh*kw) matrix. One GEMM per image leaves small layers
@@ -11,21 +12,28 @@
 public enum Convolution {
     /// How a convolution is computed.
     public enum Method: Sendable, Equatable {
-        /// Each pass by whichever of the two is faster for its sizes (`DirectConvolution.isFaster`).
+        /// Each pass by whichever kernels are fastest for its sizes (`WinogradConvolution.isFaster`,
+        /// `DirectConvolution.isFaster`).
         case automatic
         /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
         /// chooses).
         case unfolded(imagesPerGroup: Int?)
         /// The direct kernels for every pass they apply to (`appliesDirectly(_:to:)`), unfolding for the others.
         case direct
+        /// Winograd's F(4x4, 3x3) for every pass it applies to, the direct kernels or unfolding for the others.
+        case winograd
 
-        /// Whether the direct kernels compute `pass` of a convolution of this geometry and these sizes.
-        func isDirect(_ pass: Pass, for geometry: WindowGeometry, sizes s: Sizes) -> Bool {
+        /// The kernels that compute `pass` of a convolution of this geometry and these sizes.
+        func kernels(_ pass: Pass, for geometry: WindowGeometry, sizes s: Sizes) -> Kernels {
+            let winograd = WinogradConvolution.applies(pass, to: geometry, sizes: s)
+            let direct = DirectConvolution.applies(pass, to: geometry)
             switch self {
             case .automatic:
-                return DirectConvolution.applies(pass, to: geometry) && DirectConvolution.isFaster(pass, sizes: s)
-            case .unfolded: return false
-            case .direct: return DirectConvolution.applies(pass, to: geometry)
+                if winograd && WinogradConvolution.isFaster(pass, sizes: s) { return .winograd }
+                return direct && DirectConvolution.isFaster(pass, sizes: s) ? .direct : .unfolded
+            case .unfolded: return .unfolded
+            case .direct: return direct ? .direct : .unfolded
+            case .winograd: return winograd ? .winograd : direct ? .direct : .unfolded
             }
         }
 
@@ -35,6 +43,9 @@ public enum Convolution {
             return nil
         }
     }
+
+    /// The kernels of one pass.
+    enum Kernels { case winograd, direct, unfolded }
 
     /// The three passes of a convolution, which may each take the direct kernels or the GEMM.
     public enum Pass: Sendable { case forward, inputGradient, weightGradient }
@@ -128,10 +139,16 @@ public enum Convolution {
             precondition(bias.shape == [s.outputChannels],
                          "Convolution.forward: bias \(bias.shape) must be [\(s.outputChannels)]")
         }
-        if method.isDirect(.forward, for: geometry, sizes: s) {
+        switch method.kernels(.forward, for: geometry, sizes: s) {
+        case .winograd:
+            WinogradConvolution.forward(input: input, weight: weight, bias: bias, geometry: geometry, output: output,
+                                        sizes: s, workspace: workspace)
+            return
+        case .direct:
             DirectConvolution.forward(input: input, weight: weight, bias: bias, geometry: geometry, output: output,
                                       sizes: s, workspace: workspace)
             return
+        case .unfolded: break
         }
         if s.coversWholeImage(geometry) {
             // (N, C*kh*kw) x (C*kh*kw, O) -> (N, O): the images are the rows of the unfolded matrix already.
@@ -244,8 +261,8 @@ public enum Convolution {
             precondition(biasGradient.shape == [s.outputChannels],
                          "Convolution.backwardWeight: bias gradient \(biasGradient.shape) must be [\(s.outputChannels)]")
         }
-        let directWeight = weightGradient != nil && method.isDirect(.weightGradient, for: geometry, sizes: s)
-        let directInput = inputGradient != nil && method.isDirect(.inputGradient, for: geometry, sizes: s)
+        let weightKernels = method.kernels(.weightGradient, for: geometry, sizes: s)
+        let inputKernels = method.kernels(.inputGradient, for: geometry, sizes: s)
         if s.coversWholeImage(geometry) {
             if let weightGradient, let input {
                 // (O, N) x (N, C*kh*kw) -> (O, C*kh*kw), accumulated.
@@ -258,20 +275,37 @@ public enum Convolution {
                      b: weight.pointer, c: inputGradient.pointer)
             }
         } else {
-            // What the GEMM computes: the gradients asked for that the direct kernels do not.
-            let unfoldedWeight = directWeight ? nil : weightGradient, unfoldedInput = directInput ? nil : inputGradient
+            // What the GEMM computes: the gradients asked for that no kernels of their own compute.
+            let unfoldedWeight = weightKernels == .unfolded ? weightGradient : nil
+            let unfoldedInput = inputKernels == .unfolded ? inputGradient : nil
             if unfoldedWeight != nil || unfoldedInput != nil {
                 unfoldedBackward(sizes: s, input: input, outputGradient: outputGradient, weight: weight,
                                  geometry: geometry, weightGradient: unfoldedWeight, inputGradient: unfoldedInput,
                                  workspace: workspace, imagesPerGroup: method.imagesPerGroup)
             }
-            if directWeight, let weightGradient, let input {
-                DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
-                                                 weightGradient: weightGradient, sizes: s, workspace: workspace)
+            if let weightGradient, let input {
+                switch weightKernels {
+                case .winograd:
+                    WinogradConvolution.backwardWeight(input: input, outputGradient: outputGradient,
+                                                       geometry: geometry, weightGradient: weightGradient, sizes: s,
+                                                       workspace: workspace)
+                case .direct:
+                    DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
+                                                     weightGradient: weightGradient, sizes: s, workspace: workspace)
+                case .unfolded: break
+                }
             }
-            if directInput, let inputGradient, let weight {
-                DirectConvolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
-                                                inputGradient: inputGradient, sizes: s, workspace: workspace)
+            if let inputGradient, let weight {
+                switch inputKernels {
+                case .winograd:
+                    WinogradConvolution.backwardInput(outputGradient: outputGradient, weight: weight,
+                                                      geometry: geometry, inputGradient: inputGradient, sizes: s,
+                                                      workspace: workspace)
+                case .direct:
+                    DirectConvolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
+                                                    inputGradient: inputGradient, sizes: s, workspace: workspace)
+                case .unfolded: break
+                }
             }
         }
         if let biasGradient {

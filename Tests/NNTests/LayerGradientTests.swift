@@ -53,6 +53,14 @@ import Testing
         Self.expectAgreement(layer, inputs: [Self.input([2, 3, 9, 8], seed: 3)], tolerance: 1e-3)
     }
 
+    /// 16 channels in and out: the sizes that Winograd's F(4x4, 3x3) computes, at padding 1 and 0 (whose input
+    /// gradient is at padding 2), on outputs that leave part of a last 4x4 tile.
+    @Test(arguments: [1, 0])
+    func conv2dByWinograd(padding: Int) {
+        let layer = Conv2D(16, 16, kernel: 3, padding: padding)
+        Self.expectAgreement(layer, inputs: [Self.input([2, 16, 7, 6], seed: 8)], tolerance: 1e-3)
+    }
+
     @Test func conv2dWithoutBias() {
         Self.expectAgreement(Conv2D(2, 3, kernel: 3, padding: 1, bias: false), inputs: [Self.input([2, 2, 5, 5], seed: 4)],
                              tolerance: 1e-3)

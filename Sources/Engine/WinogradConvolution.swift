@@ -1,0 +1,779 @@
+/// Winograd's minimal filtering F(4x4, 3x3) for 3x3 convolutions at stride 1: the forward pass, and the input
+/// gradient (the same convolution of the output gradient with the kernel flipped and its channels exchanged).
+///
+/// A 4x4 block of outputs (a tile) is computed from the 6x6 inputs under it: with the inputs transformed as
+/// V = Bᵀ d B and the kernel as U = G g Gᵀ, the tile is Aᵀ (Σ_c U ⊙ V) A (Lavin and Gray, 2015). The sum over input
+/// channels at each of the 36 transformed points is a matrix product, (tiles x C) by (C x O): 36 multiplies per tile
+/// and pair of channels where the direct convolution takes 144, plus transforms whose cost grows with C + O rather
+/// than with C * O.
+///
+/// Vectors run across channels (16 with AVX-512, 8 otherwise), so that images of any size fill them; both channel
+/// counts must be multiples of the vector width. The NCHW input is transposed into rows of channel vectors one tile
+/// row at a time, and the results transposed back the same way, by transposes of square blocks in registers. Tiles
+/// go in blocks of whole tile rows whose transformed inputs and products stay in L2; the blocks run on the compute
+/// threads, each block's arithmetic independent of the others', so the result does not depend on the thread count.
+enum WinogradConvolution {
+    /// Transformed points of a tile, 6x6.
+    static let points = 36
+
+    /// Whether these kernels compute this pass: a 3x3 kernel at stride 1 with padding of at most 2 (the input
+    /// gradient's padding is then 2 - padding), channel counts that are multiples of the vector width, and an
+    /// output of at least one whole tile.
+    static func applies(_ pass: Convolution.Pass, to g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
+        let lanes = CPUFeatures.hasAVX512 ? 16 : 8
+        return g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1
+            && g.strideWidth == 1 && g.paddingHeight <= 2 && g.paddingWidth <= 2
+            && s.channels % lanes == 0 && s.outputChannels % lanes == 0
+            && min(s.outputHeight, s.outputWidth, s.height, s.width) >= 4
+    }
+
+    /// Whether these kernels beat the direct and unfolded ones on this pass (measured with
+    /// `dtrain-benchmark --profile` and ConvProbe on ResNet-20 and ResNet-50 layers).
+    static func isFaster(_ pass: Convolution.Pass, sizes s: Convolution.Sizes) -> Bool {
+        max(s.channels, s.outputChannels) <= 256
+    }
+
+    // MARK: Entry points
+
+    /// output = weight ⋆ input + bias for every image.
+    static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: WindowGeometry, output: Tensor,
+                        sizes s: Convolution.Sizes, workspace: Workspace) {
+        let problem = Problem(batch: s.batch, channels: s.channels, height: s.height, width: s.width,
+                              top: g.paddingHeight, left: g.paddingWidth, outputs: s.outputChannels,
+                              outputHeight: s.outputHeight, outputWidth: s.outputWidth)
+        problem.run(source: input.pointer, weight: weight.pointer, transposed: false, bias: bias?.pointer,
+                    output: output.pointer, workspace: workspace)
+    }
+
+    /// inputGradient = the convolution of the output gradient with the kernel flipped in both dimensions and its
+    /// input and output channels exchanged, at padding 2 - padding.
+    static func backwardInput(outputGradient: Tensor, weight: Tensor, geometry g: WindowGeometry,
+                              inputGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
+        let problem = Problem(batch: s.batch, channels: s.outputChannels, height: s.outputHeight,
+                              width: s.outputWidth, top: 2 - g.paddingHeight, left: 2 - g.paddingWidth,
+                              outputs: s.channels, outputHeight: s.height, outputWidth: s.width)
+        problem.run(source: outputGradient.pointer, weight: weight.pointer, transposed: true, bias: nil,
+                    output: inputGradient.pointer, workspace: workspace)
+    }
+
+    /// weightGradient += the gradient of the loss with respect to the weight.
+    static func backwardWeight(input: Tensor, outputGradient: Tensor, geometry g: WindowGeometry,
+                               weightGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
+        let problem = Problem(batch: s.batch, channels: s.channels, height: s.height, width: s.width,
+                              top: g.paddingHeight, left: g.paddingWidth, outputs: s.outputChannels,
+                              outputHeight: s.outputHeight, outputWidth: s.outputWidth)
+        problem.accumulateWeightGradient(input: input.pointer, outputGradient: outputGradient.pointer,
+                               weightGradient: weightGradient.pointer, workspace: workspace)
+    }
+
+    // MARK: The convolution
+
+    /// One stride-1 3x3 convolution: `channels` planes of height x width in, `outputs` planes out, with `top` and
+    /// `left` rows and columns of zero padding.
+    struct Problem {
+        let batch: Int, channels: Int, height: Int, width: Int
+        let top: Int, left: Int
+        let outputs: Int, outputHeight: Int, outputWidth: Int
+
+        var tilesHigh: Int { (outputHeight + 3) / 4 }
+        var tilesWide: Int { (outputWidth + 3) / 4 }
+        /// Input positions of a tile row: 4 per tile plus the kernel's reach.
+        var stagedWidth: Int { 4 * tilesWide + 2 }
+
+        /// Bytes that the transformed inputs and products of one block may take, to stay in L2.
+        static let blockBytes = 1 << 20
+
+        /// The convolution on this CPU's vectors (each width a specialised copy of the kernels).
+        func run(source: UnsafePointer<Float>, weight: UnsafePointer<Float>, transposed: Bool,
+                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+            if CPUFeatures.hasAVX512 {
+                run(SIMD16<Float>.self, source: source, weight: weight, transposed: transposed, bias: bias,
+                    output: output, workspace: workspace)
+            } else {
+                run(SIMD8<Float>.self, source: source, weight: weight, transposed: transposed, bias: bias,
+                    output: output, workspace: workspace)
+            }
+        }
+
+        func run<V: WinogradVector>(_: V.Type, source: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                    transposed: Bool, bias: UnsafePointer<Float>?,
+                                    output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+            let (layout, rowsPerBlock) = blockLayout(V.self)
+            let tileRows = batch * tilesHigh
+            let transformedCount = points * channels * outputs
+            let scratch = workspace.buffer(count: transformedCount + ComputeThreads.count * layout.count)
+            transformWeights(V.self, weight, transposed: transposed, into: scratch)
+            let blocks = (tileRows + rowsPerBlock - 1) / rowsPerBlock
+            ComputeThreads.forEach(blocks) { block, thread in
+                let first = block * rowsPerBlock
+                convolveBlock(V.self, tileRows: first..<min(first + rowsPerBlock, tileRows), source: source,
+                              transformed: scratch, bias: bias, output: output, layout: layout,
+                              scratch: scratch + transformedCount + thread * layout.count)
+            }
+        }
+
+        /// Blocks of whole tile rows: enough tiles for the register tiles, few enough for L2, and at least one
+        /// block per compute thread.
+        func blockLayout<V: WinogradVector>(_: V.Type) -> (layout: BlockLayout, rowsPerBlock: Int) {
+            let group = V.tilesPerProduct, tileRows = batch * tilesHigh
+            let budget = Problem.blockBytes / (points * (channels + outputs) * MemoryLayout<Float>.stride)
+            let perThread = (tileRows + ComputeThreads.count - 1) / ComputeThreads.count
+            let rowsPerBlock = max(1, min(perThread, max(group, budget) / tilesWide))
+            let layout = BlockLayout(lanes: V.scalarCount, tiles: roundUp(rowsPerBlock * tilesWide, group),
+                                     channels: channels, outputs: outputs, stagedWidth: stagedWidth,
+                                     outputPositions: 4 * outputWidth)
+            return (layout, rowsPerBlock)
+        }
+
+        /// U = G g Gᵀ for every pair of channels, laid out [point][input channel][output channel]. Transposed, g is
+        /// the kernel of the pair (output, input) exchanged and flipped.
+        func transformWeights<V: WinogradVector>(_: V.Type, _ weight: UnsafePointer<Float>, transposed: Bool,
+                                                 into u: UnsafeMutablePointer<Float>) {
+            let lanes = V.scalarCount
+            ComputeThreads.forEach(channels) { c, _ in
+                withUnsafeTemporaryAllocation(of: V.self, capacity: 9 + 18) { buffer in
+                    let g = buffer.baseAddress!, rows = g + 9
+                    for o0 in stride(from: 0, to: outputs, by: lanes) {
+                        for tap in 0..<9 {
+                            var v = V()
+                            for l in 0..<lanes {
+                                let o = o0 + l
+                                v[l] = transposed ? weight[(c * outputs + o) * 9 + 8 - tap]
+                                                  : weight[(o * channels + c) * 9 + tap]
+                            }
+                            g[tap] = v
+                        }
+                        // Columns of g through G (rows[k * 3 + j] = (G g)[k][j]), then rows.
+                        for j in 0..<3 {
+                            let t = Transform.kernelPoints(g[j], g[3 + j], g[6 + j])
+                            rows[j] = t.0; rows[3 + j] = t.1; rows[6 + j] = t.2
+                            rows[9 + j] = t.3; rows[12 + j] = t.4; rows[15 + j] = t.5
+                        }
+                        for k in 0..<6 {
+                            let t = Transform.kernelPoints(rows[k * 3], rows[k * 3 + 1], rows[k * 3 + 2])
+                            @inline(__always) func put(_ l: Int, _ value: V) {
+                                let target = u + ((k * 6 + l) * channels + c) * outputs + o0
+                                UnsafeMutableRawPointer(target).storeBytes(of: value, as: V.self)
+                            }
+                            put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5)
+                        }
+                    }
+                }
+            }
+        }
+
+        /// The tiles of `tileRows` (numbered image by image, top to bottom): their inputs transformed, the 36
+        /// products, and the outputs transformed back into NCHW.
+        func convolveBlock<V: WinogradVector>(_: V.Type, tileRows: Range<Int>, source: UnsafePointer<Float>,
+                                              transformed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                              output: UnsafeMutablePointer<Float>, layout: BlockLayout,
+                                              scratch: UnsafeMutablePointer<Float>) {
+            let lanes = V.scalarCount
+            let v = scratch + layout.inputsOffset, m = scratch + layout.productsOffset
+            let staged = scratch + layout.stagedOffset, temporary = scratch + layout.temporaryOffset
+            let outputBlocks = outputs / lanes
+            transformInputs(V.self, tileRows: tileRows, source: source, layout: layout, scratch: scratch)
+            multiply(V.self, inputs: v, transformed: transformed, products: m, tiles: layout.tiles)
+            for (k, row) in tileRows.enumerated() {
+                let n = row / tilesHigh, ty = row % tilesHigh
+                let rows = min(4, outputHeight - 4 * ty)
+                for ob in 0..<outputBlocks {
+                    let b: V = bias.map { load($0 + ob * lanes) } ?? V()
+                    for tx in 0..<tilesWide {
+                        let t = k * tilesWide + tx
+                        Transform.output(V.self, m + (ob * layout.tiles + t) * lanes,
+                                         pointStride: outputBlocks * layout.tiles * lanes, bias: b,
+                                         temporary: temporary, into: staged, column: 4 * tx, rows: rows,
+                                         width: outputWidth)
+                    }
+                    unstageOutput(V.self, staged: staged, positions: rows * outputWidth,
+                                  into: output + ((n * outputs + ob * lanes) * outputHeight + 4 * ty) * outputWidth)
+                }
+            }
+        }
+
+        /// The transformed inputs of the tiles of `tileRows` into the block's inputs, [point][channel block]
+        /// [tile][lane], zeros for the tiles past them.
+        func transformInputs<V: WinogradVector>(_: V.Type, tileRows: Range<Int>, source: UnsafePointer<Float>,
+                                                layout: BlockLayout, scratch: UnsafeMutablePointer<Float>) {
+            let lanes = V.scalarCount, channelBlocks = channels / lanes
+            let v = scratch + layout.inputsOffset
+            let staged = scratch + layout.stagedOffset, temporary = scratch + layout.temporaryOffset
+            for (k, row) in tileRows.enumerated() {
+                let n = row / tilesHigh, ty = row % tilesHigh
+                for cb in 0..<channelBlocks {
+                    stage(V.self, planes: source + (n * channels + cb * lanes) * height * width, height: height,
+                          width: width, firstRow: 4 * ty - top, rows: 6, left: left, stagedWidth: stagedWidth,
+                          into: staged)
+                    for tx in 0..<tilesWide {
+                        Transform.input(V.self, staged + 4 * tx * lanes, rowStride: stagedWidth * lanes,
+                                        temporary: temporary,
+                                        into: v + (cb * layout.tiles + k * tilesWide + tx) * lanes,
+                                        pointStride: channelBlocks * layout.tiles * lanes)
+                    }
+                }
+            }
+            zeroUnusedTiles(v, used: tileRows.count * tilesWide, blocks: points * channelBlocks, layout: layout)
+        }
+
+        /// Zeros the vectors of tiles [used, layout.tiles) in each of `blocks` runs of `layout.tiles` vectors.
+        func zeroUnusedTiles(_ p: UnsafeMutablePointer<Float>, used: Int, blocks: Int, layout: BlockLayout) {
+            guard used < layout.tiles else { return }
+            for block in 0..<blocks {
+                Elementwise.zero(p + (block * layout.tiles + used) * layout.lanes,
+                                 count: (layout.tiles - used) * layout.lanes)
+            }
+        }
+
+        // MARK: The weight gradient
+
+        /// weightGradient += Σ over the tiles of Gᵀ [(A dY Aᵀ) ⊙ (Bᵀ d B)] G, the adjoint of the forward pass: the
+        /// sum over tiles is taken in the transformed domain, a product (C x tiles) by (tiles x O) at each point,
+        /// and transformed back once. Blocks are dealt to the tasks in turn (task t takes blocks t, t + tasks, ...),
+        /// each summing into a buffer of its own, added in task order: the result depends on the number of threads
+        /// but not on their timing.
+        func accumulateWeightGradient(input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+                                      weightGradient: UnsafeMutablePointer<Float>, workspace: Workspace) {
+            if CPUFeatures.hasAVX512 {
+                accumulateWeightGradient(SIMD16<Float>.self, input: input, outputGradient: outputGradient,
+                               weightGradient: weightGradient, workspace: workspace)
+            } else {
+                accumulateWeightGradient(SIMD8<Float>.self, input: input, outputGradient: outputGradient,
+                               weightGradient: weightGradient, workspace: workspace)
+            }
+        }
+
+        func accumulateWeightGradient<V: WinogradVector>(_: V.Type, input: UnsafePointer<Float>,
+                                               outputGradient: UnsafePointer<Float>,
+                                               weightGradient: UnsafeMutablePointer<Float>, workspace: Workspace) {
+            let (layout, rowsPerBlock) = blockLayout(V.self)
+            let tileRows = batch * tilesHigh, blocks = (tileRows + rowsPerBlock - 1) / rowsPerBlock
+            let tasks = min(blocks, ComputeThreads.count), sumsCount = points * channels * outputs
+            let scratch = workspace.buffer(count: tasks * sumsCount + ComputeThreads.count * layout.count)
+            let lanes = V.scalarCount, channelBlocks = channels / lanes, outputBlocks = outputs / lanes
+            ComputeThreads.forEach(tasks) { task, thread in
+                let sums = scratch + task * sumsCount
+                let blockScratch = scratch + tasks * sumsCount + thread * layout.count
+                let v = blockScratch + layout.inputsOffset, m = blockScratch + layout.productsOffset
+                Elementwise.zero(sums, count: sumsCount)
+                for block in stride(from: task, to: blocks, by: tasks) {
+                    let first = block * rowsPerBlock
+                    let rows = first..<min(first + rowsPerBlock, tileRows)
+                    transformInputs(V.self, tileRows: rows, source: input, layout: layout, scratch: blockScratch)
+                    transformGradients(V.self, tileRows: rows, outputGradient: outputGradient, layout: layout,
+                                       scratch: blockScratch)
+                    for point in 0..<points {
+                        for cb in 0..<channelBlocks {
+                            for ob in 0..<outputBlocks {
+                                V.accumulateProducts(
+                                    inputs: v + (point * channelBlocks + cb) * layout.tiles * lanes,
+                                    gradients: m + (point * outputBlocks + ob) * layout.tiles * lanes,
+                                    tiles: layout.tiles,
+                                    into: sums + (point * channels + cb * lanes) * outputs + ob * lanes,
+                                    stride: outputs)
+                            }
+                        }
+                    }
+                }
+            }
+            for task in 1..<max(tasks, 1) {
+                Elementwise.addInPlace(scratch, scratch + task * sumsCount, count: sumsCount)
+            }
+            let sums = UnsafePointer(scratch)
+            ComputeThreads.forEach(channels) { c, _ in
+                for o0 in stride(from: 0, to: outputs, by: lanes) {
+                    Transform.kernelGradient(V.self, sums + c * outputs + o0, pointStride: channels * outputs,
+                                             into: weightGradient + (o0 * channels + c) * 9, laneStride: channels * 9)
+                }
+            }
+        }
+
+        /// A dY Aᵀ for the tiles of `tileRows` into the block's products, [point][output block][tile][lane], zeros
+        /// for the tiles past them; the output gradient is zero past its edges.
+        func transformGradients<V: WinogradVector>(_: V.Type, tileRows: Range<Int>,
+                                                   outputGradient: UnsafePointer<Float>, layout: BlockLayout,
+                                                   scratch: UnsafeMutablePointer<Float>) {
+            let lanes = V.scalarCount, outputBlocks = outputs / lanes
+            let m = scratch + layout.productsOffset
+            let staged = scratch + layout.stagedOffset, temporary = scratch + layout.temporaryOffset
+            for (k, row) in tileRows.enumerated() {
+                let n = row / tilesHigh, ty = row % tilesHigh
+                for ob in 0..<outputBlocks {
+                    stage(V.self, planes: outputGradient + (n * outputs + ob * lanes) * outputHeight * outputWidth,
+                          height: outputHeight, width: outputWidth, firstRow: 4 * ty, rows: 4, left: 0,
+                          stagedWidth: 4 * tilesWide, into: staged)
+                    for tx in 0..<tilesWide {
+                        Transform.gradient(V.self, staged + 4 * tx * lanes, rowStride: 4 * tilesWide * lanes,
+                                           temporary: temporary,
+                                           into: m + (ob * layout.tiles + k * tilesWide + tx) * lanes,
+                                           pointStride: outputBlocks * layout.tiles * lanes)
+                    }
+                }
+            }
+            zeroUnusedTiles(m, used: tileRows.count * tilesWide, blocks: points * outputBlocks, layout: layout)
+        }
+
+        /// Rows [firstRow, firstRow + rows) of `lanes` planes of height x width (starting at `planes`, one plane
+        /// apart) as `stagedWidth` vectors per row, one per position across the planes: the row's values from
+        /// position `left` on, zeros before and after them and in the rows past the planes' edges.
+        func stage<V: WinogradVector>(_: V.Type, planes: UnsafePointer<Float>, height: Int, width: Int,
+                                      firstRow: Int, rows: Int, left: Int, stagedWidth: Int,
+                                      into staged: UnsafeMutablePointer<Float>) {
+            let lanes = V.scalarCount, rowCount = stagedWidth * lanes, visible = min(width, stagedWidth - left)
+            withUnsafeTemporaryAllocation(of: V.self, capacity: lanes) { buffer in
+                let square = buffer.baseAddress!
+                for r in 0..<rows {
+                    let y = firstRow + r, target = staged + r * rowCount
+                    guard y >= 0 && y < height else {
+                        Elementwise.zero(target, count: rowCount)
+                        continue
+                    }
+                    Elementwise.zero(target, count: left * lanes)
+                    Elementwise.zero(target + (left + visible) * lanes, count: (stagedWidth - left - visible) * lanes)
+                    for x0 in stride(from: 0, to: visible, by: lanes) {
+                        let count = min(lanes, visible - x0)
+                        for l in 0..<lanes {
+                            square[l] = loadPrefix(planes + (l * height + y) * width + x0, count: count)
+                        }
+                        V.transpose(square)
+                        for p in 0..<count {
+                            UnsafeMutableRawPointer(target + (left + x0 + p) * lanes)
+                                .storeBytes(of: square[p], as: V.self)
+                        }
+                    }
+                }
+            }
+        }
+
+        /// `positions` staged vectors (one per output position, across a block of output channels) transposed into
+        /// the channels' planes, which start at `planes` and lie outputHeight * outputWidth apart.
+        func unstageOutput<V: WinogradVector>(_: V.Type, staged: UnsafePointer<Float>, positions: Int,
+                                              into planes: UnsafeMutablePointer<Float>) {
+            let lanes = V.scalarCount, planeStride = outputHeight * outputWidth
+            withUnsafeTemporaryAllocation(of: V.self, capacity: lanes) { buffer in
+                let square = buffer.baseAddress!
+                for p0 in stride(from: 0, to: positions, by: lanes) {
+                    let count = min(lanes, positions - p0)
+                    for p in 0..<lanes { square[p] = p < count ? load(staged + (p0 + p) * lanes) : V() }
+                    V.transpose(square)
+                    for l in 0..<lanes { storePrefix(square[l], planes + l * planeStride + p0, count: count) }
+                }
+            }
+        }
+
+        /// products[point][output block][tile] = Σ_c inputs[point][c][tile] * transformed[point][c][output block],
+        /// by register tiles of `V.tilesPerProduct` tiles x one vector of output channels.
+        func multiply<V: WinogradVector>(_: V.Type, inputs: UnsafePointer<Float>, transformed: UnsafePointer<Float>,
+                                         products: UnsafeMutablePointer<Float>, tiles: Int) {
+            let lanes = V.scalarCount, channelBlocks = channels / lanes, outputBlocks = outputs / lanes
+            for point in 0..<points {
+                let u = transformed + point * channels * outputs
+                let v = inputs + point * channelBlocks * tiles * lanes
+                for ob in 0..<outputBlocks {
+                    let target = products + (point * outputBlocks + ob) * tiles * lanes
+                    for t0 in stride(from: 0, to: tiles, by: V.tilesPerProduct) {
+                        V.multiplyTiles(inputs: v + t0 * lanes, channelBlocks: channelBlocks,
+                                        blockStride: tiles * lanes, weights: u + ob * lanes, weightStride: outputs,
+                                        into: target + t0 * lanes)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where a block's buffers lie in its thread's scratch, in floats.
+    struct BlockLayout {
+        let lanes: Int, tiles: Int, channels: Int, outputs: Int, stagedWidth: Int, outputPositions: Int
+        var inputsOffset: Int { 0 }
+        var productsOffset: Int { points * channels * tiles }
+        var stagedOffset: Int { productsOffset + points * outputs * tiles }
+        /// Staged input rows (6 rows) or output rows (up to 4 rows of outputs), one vector per position.
+        var stagedCount: Int { max(6 * stagedWidth, roundUp(outputPositions, lanes)) * lanes }
+        var temporaryOffset: Int { stagedOffset + stagedCount }
+        /// A tile's transform halfway, 36 vectors.
+        var temporaryCount: Int { points * lanes }
+        var count: Int { temporaryOffset + temporaryCount }
+    }
+
+    // MARK: Transforms
+
+    /// The one-dimensional transforms, applied to rows and then to columns.
+    enum Transform {
+        /// Bᵀ d for 6 inputs.
+        @inline(__always)
+        static func inputPoints<V: SIMD>(_ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V) -> (V, V, V, V, V, V)
+        where V.Scalar == Float {
+            let four: Float = 4, five: Float = 5
+            let a = d4 - d2, b = d3 - d1
+            return (four * d0 - five * d2 + d4,
+                    d3 + d4 - four * (d1 + d2),
+                    d4 - d3 + four * (d1 - d2),
+                    a + 2 * b,
+                    a - 2 * b,
+                    four * d1 - five * d3 + d5)
+        }
+
+        /// Aᵀ m for 6 products.
+        @inline(__always)
+        static func outputPoints<V: SIMD>(_ m0: V, _ m1: V, _ m2: V, _ m3: V, _ m4: V, _ m5: V) -> (V, V, V, V)
+        where V.Scalar == Float {
+            let sum12 = m1 + m2, difference12 = m1 - m2, sum34 = m3 + m4, difference34 = m3 - m4
+            return (m0 + sum12 + sum34, difference12 + 2 * difference34, sum12 + 4 * sum34,
+                    difference12 + 8 * difference34 + m5)
+        }
+
+        /// G g for 3 kernel taps.
+        @inline(__always)
+        static func kernelPoints<V: SIMD>(_ g0: V, _ g1: V, _ g2: V) -> (V, V, V, V, V, V) where V.Scalar == Float {
+            let sixth: Float = 1 / 6, twelfth: Float = 1 / 12, quarter: Float = 1 / 4, twentyFourth: Float = 1 / 24
+            let outer = g0 + g2
+            return (quarter * g0, -sixth * (outer + g1), -sixth * (outer - g1),
+                    twentyFourth * g0 + twelfth * g1 + sixth * g2, twentyFourth * g0 - twelfth * g1 + sixth * g2, g2)
+        }
+
+        /// A y for 4 values of the output gradient.
+        @inline(__always)
+        static func gradientPoints<V: SIMD>(_ y0: V, _ y1: V, _ y2: V, _ y3: V) -> (V, V, V, V, V, V)
+        where V.Scalar == Float {
+            let even = y0 + y2, odd = y1 + y3, evenFour = y0 + 4 * y2, oddEight = 2 * y1 + 8 * y3
+            return (y0, even + odd, even - odd, evenFour + oddEight, evenFour - oddEight, y3)
+        }
+
+        /// Gᵀ u for 6 transformed kernel gradients.
+        @inline(__always)
+        static func kernelGradientPoints<V: SIMD>(_ u0: V, _ u1: V, _ u2: V, _ u3: V, _ u4: V, _ u5: V) -> (V, V, V)
+        where V.Scalar == Float {
+            let sixth: Float = 1 / 6, twelfth: Float = 1 / 12, quarter: Float = 1 / 4, twentyFourth: Float = 1 / 24
+            let sum12 = u1 + u2, sum34 = u3 + u4
+            return (quarter * u0 - sixth * sum12 + twentyFourth * sum34,
+                    sixth * (u2 - u1) + twelfth * (u3 - u4),
+                    sixth * (sum34 - sum12) + u5)
+        }
+
+        /// V = Bᵀ d B for the tile whose 6x6 staged inputs start at `d` (positions one vector apart, rows
+        /// `rowStride` apart), stored at `target` + point * `pointStride`.
+        @inline(__always)
+        static func input<V: WinogradVector>(_: V.Type, _ d: UnsafePointer<Float>, rowStride: Int,
+                                             temporary: UnsafeMutablePointer<Float>,
+                                             into target: UnsafeMutablePointer<Float>, pointStride: Int) {
+            let lanes = V.scalarCount
+            @inline(__always) func at(_ r: Int, _ j: Int) -> V { load(d + r * rowStride + j * lanes) }
+            @inline(__always) func put(_ p: UnsafeMutablePointer<Float>, _ v: V) {
+                UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+            }
+            // Rows: w[r][l] = Σ_j d[r][j] B[j][l], kept in `temporary`.
+            for r in 0..<6 {
+                let w = inputPoints(at(r, 0), at(r, 1), at(r, 2), at(r, 3), at(r, 4), at(r, 5))
+                let row = temporary + r * 6 * lanes
+                put(row, w.0); put(row + lanes, w.1); put(row + 2 * lanes, w.2)
+                put(row + 3 * lanes, w.3); put(row + 4 * lanes, w.4); put(row + 5 * lanes, w.5)
+            }
+            // Columns: V[k][l] = Σ_r Bᵀ[k][r] w[r][l].
+            for l in 0..<6 {
+                @inline(__always) func w(_ r: Int) -> V { load(temporary + (r * 6 + l) * lanes) }
+                let c = inputPoints(w(0), w(1), w(2), w(3), w(4), w(5))
+                put(target + l * pointStride, c.0); put(target + (6 + l) * pointStride, c.1)
+                put(target + (12 + l) * pointStride, c.2); put(target + (18 + l) * pointStride, c.3)
+                put(target + (24 + l) * pointStride, c.4); put(target + (30 + l) * pointStride, c.5)
+            }
+        }
+
+        /// A dY Aᵀ for the tile whose 4x4 staged output gradients start at `d` (positions one vector apart, rows
+        /// `rowStride` apart), stored at `target` + point * `pointStride`.
+        @inline(__always)
+        static func gradient<V: WinogradVector>(_: V.Type, _ d: UnsafePointer<Float>, rowStride: Int,
+                                                temporary: UnsafeMutablePointer<Float>,
+                                                into target: UnsafeMutablePointer<Float>, pointStride: Int) {
+            let lanes = V.scalarCount
+            @inline(__always) func at(_ i: Int, _ j: Int) -> V { load(d + i * rowStride + j * lanes) }
+            @inline(__always) func put(_ p: UnsafeMutablePointer<Float>, _ v: V) {
+                UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+            }
+            // Rows: w[i][l] = Σ_j dY[i][j] A[l][j].
+            for i in 0..<4 {
+                let w = gradientPoints(at(i, 0), at(i, 1), at(i, 2), at(i, 3))
+                let row = temporary + i * 6 * lanes
+                put(row, w.0); put(row + lanes, w.1); put(row + 2 * lanes, w.2)
+                put(row + 3 * lanes, w.3); put(row + 4 * lanes, w.4); put(row + 5 * lanes, w.5)
+            }
+            // Columns: point (k, l) = Σ_i A[k][i] w[i][l].
+            for l in 0..<6 {
+                @inline(__always) func w(_ i: Int) -> V { load(temporary + (i * 6 + l) * lanes) }
+                let c = gradientPoints(w(0), w(1), w(2), w(3))
+                put(target + l * pointStride, c.0); put(target + (6 + l) * pointStride, c.1)
+                put(target + (12 + l) * pointStride, c.2); put(target + (18 + l) * pointStride, c.3)
+                put(target + (24 + l) * pointStride, c.4); put(target + (30 + l) * pointStride, c.5)
+            }
+        }
+
+        /// target[tap * lanes... ] += Gᵀ dU G: the 36 transformed sums at `u` + point * `pointStride` (a vector of
+        /// output channels each) back to the 3x3 taps, added to the kernels that start at `target`, one output
+        /// channel (lane) `laneStride` apart.
+        static func kernelGradient<V: WinogradVector>(_: V.Type, _ u: UnsafePointer<Float>, pointStride: Int,
+                                                      into target: UnsafeMutablePointer<Float>, laneStride: Int) {
+            @inline(__always) func at(_ point: Int) -> V { load(u + point * pointStride) }
+            withUnsafeTemporaryAllocation(of: V.self, capacity: 18) { buffer in
+                let rows = buffer.baseAddress!
+                // Rows: r[k][j] = Σ_l dU[k][l] G[l][j].
+                for k in 0..<6 {
+                    let r = kernelGradientPoints(at(k * 6), at(k * 6 + 1), at(k * 6 + 2), at(k * 6 + 3),
+                                                 at(k * 6 + 4), at(k * 6 + 5))
+                    rows[k * 3] = r.0; rows[k * 3 + 1] = r.1; rows[k * 3 + 2] = r.2
+                }
+                // Columns: tap (i, j) = Σ_k Gᵀ[i][k] r[k][j].
+                for j in 0..<3 {
+                    let c = kernelGradientPoints(rows[j], rows[3 + j], rows[6 + j], rows[9 + j], rows[12 + j],
+                                                 rows[15 + j])
+                    for l in 0..<V.scalarCount {
+                        target[l * laneStride + j] += c.0[l]
+                        target[l * laneStride + 3 + j] += c.1[l]
+                        target[l * laneStride + 6 + j] += c.2[l]
+                    }
+                }
+            }
+        }
+
+        /// Y = Aᵀ M A + bias for the tile whose products lie at `m` + point * `pointStride`, stored into the staged
+        /// output rows (`width` vectors each) from column `column`, its first `rows` rows, up to the row's end.
+        @inline(__always)
+        static func output<V: WinogradVector>(_: V.Type, _ m: UnsafePointer<Float>, pointStride: Int, bias: V,
+                                              temporary: UnsafeMutablePointer<Float>,
+                                              into staged: UnsafeMutablePointer<Float>, column: Int, rows: Int,
+                                              width: Int) {
+            let lanes = V.scalarCount
+            @inline(__always) func at(_ point: Int) -> V { load(m + point * pointStride) }
+            @inline(__always) func put(_ p: UnsafeMutablePointer<Float>, _ v: V) {
+                UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+            }
+            // Rows: z[k][j] = Σ_l M[k][l] A[l][j].
+            for k in 0..<6 {
+                let z = outputPoints(at(k * 6), at(k * 6 + 1), at(k * 6 + 2), at(k * 6 + 3), at(k * 6 + 4), at(k * 6 + 5))
+                let row = temporary + k * 4 * lanes
+                put(row, z.0); put(row + lanes, z.1); put(row + 2 * lanes, z.2); put(row + 3 * lanes, z.3)
+            }
+            let columns = min(4, width - column)
+            for j in 0..<columns {
+                @inline(__always) func z(_ k: Int) -> V { load(temporary + (k * 4 + j) * lanes) }
+                let y = outputPoints(z(0), z(1), z(2), z(3), z(4), z(5))
+                let first = staged + (column + j) * lanes
+                put(first, y.0 + bias)
+                if rows > 1 { put(first + width * lanes, y.1 + bias) }
+                if rows > 2 { put(first + 2 * width * lanes, y.2 + bias) }
+                if rows > 3 { put(first + 3 * width * lanes, y.3 + bias) }
+            }
+        }
+    }
+}
+
+@inline(__always)
+private func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+@inline(__always)
+private func load<V: SIMD>(_ p: UnsafeMutablePointer<Float>) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+/// The first `count` floats at `p` in the first lanes, zeros after them; reads nothing past them.
+@inline(__always)
+private func loadPrefix<V: SIMD>(_ p: UnsafePointer<Float>, count: Int) -> V where V.Scalar == Float {
+    if count == V.scalarCount { return load(p) }
+    var v = V()
+    for l in 0..<count { v[l] = p[l] }
+    return v
+}
+
+/// Stores the first `count` lanes of `v` at `p`; writes nothing past them.
+@inline(__always)
+private func storePrefix<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>, count: Int) where V.Scalar == Float {
+    if count == V.scalarCount {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    } else {
+        for l in 0..<count { p[l] = v[l] }
+    }
+}
+
+/// The vector types the Winograd kernels run on, with what depends on their width: the transpose of a square of
+/// vectors and the register tile of the products.
+protocol WinogradVector: SIMD where Scalar == Float {
+    /// Tiles of one product's register tile: as many accumulators as the registers hold beside the operands.
+    static var tilesPerProduct: Int { get }
+    /// Transposes the square whose rows are `rows[0..<scalarCount]`, in place.
+    static func transpose(_ rows: UnsafeMutablePointer<Self>)
+    /// target[t] = Σ_c inputs[c][t] * weights[c] for `tilesPerProduct` tiles t (each a vector of output channels):
+    /// inputs hold one vector of channels per tile, blocks of channels `blockStride` apart; the weights of
+    /// consecutive channels are `weightStride` apart.
+    static func multiplyTiles(inputs: UnsafePointer<Float>, channelBlocks: Int, blockStride: Int,
+                              weights: UnsafePointer<Float>, weightStride: Int, into target: UnsafeMutablePointer<Float>)
+    /// target[c * stride] += Σ_t inputs[t][c] * gradients[t] for the scalarCount channels c of one block: inputs
+    /// hold one vector of channels per tile, gradients one vector of output channels per tile.
+    static func accumulateProducts(inputs: UnsafePointer<Float>, gradients: UnsafePointer<Float>, tiles: Int,
+                                   into target: UnsafeMutablePointer<Float>, stride: Int)
+}
+
+extension WinogradVector {
+    /// target[c * stride] += sums[c] for the scalarCount vectors of `sums`.
+    @inline(__always)
+    static func add(_ sums: UnsafePointer<Self>, into target: UnsafeMutablePointer<Float>, stride: Int) {
+        for c in 0..<scalarCount {
+            let p = target + c * stride
+            UnsafeMutableRawPointer(p).storeBytes(of: load(p) + sums[c], as: Self.self)
+        }
+    }
+}
+
+/// 8 accumulators of x[c] * w for the consecutive x[0..<8], named one by one so that LLVM keeps them in registers.
+private struct EightSums<V: SIMD> where V.Scalar == Float {
+    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
+
+    @inline(__always)
+    mutating func add(_ w: V, _ x: UnsafePointer<Float>) {
+        s0.addProduct(V(repeating: x[0]), w); s1.addProduct(V(repeating: x[1]), w)
+        s2.addProduct(V(repeating: x[2]), w); s3.addProduct(V(repeating: x[3]), w)
+        s4.addProduct(V(repeating: x[4]), w); s5.addProduct(V(repeating: x[5]), w)
+        s6.addProduct(V(repeating: x[6]), w); s7.addProduct(V(repeating: x[7]), w)
+    }
+
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<V>) {
+        p[0] = s0; p[1] = s1; p[2] = s2; p[3] = s3; p[4] = s4; p[5] = s5; p[6] = s6; p[7] = s7
+    }
+}
+
+/// 12 accumulators, named one by one so that LLVM keeps them in registers.
+private struct TwelveSums<V: SIMD> where V.Scalar == Float {
+    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V()
+    var s6 = V(), s7 = V(), s8 = V(), s9 = V(), s10 = V(), s11 = V()
+
+    /// s_t += x[t * lanes] * w, the x of tile t broadcast.
+    @inline(__always)
+    mutating func add(_ w: V, _ x: UnsafePointer<Float>) {
+        let n = V.scalarCount
+        s0.addProduct(V(repeating: x[0]), w); s1.addProduct(V(repeating: x[n]), w)
+        s2.addProduct(V(repeating: x[2 * n]), w); s3.addProduct(V(repeating: x[3 * n]), w)
+        s4.addProduct(V(repeating: x[4 * n]), w); s5.addProduct(V(repeating: x[5 * n]), w)
+        s6.addProduct(V(repeating: x[6 * n]), w); s7.addProduct(V(repeating: x[7 * n]), w)
+        s8.addProduct(V(repeating: x[8 * n]), w); s9.addProduct(V(repeating: x[9 * n]), w)
+        s10.addProduct(V(repeating: x[10 * n]), w); s11.addProduct(V(repeating: x[11 * n]), w)
+    }
+
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
+        let n = V.scalarCount
+        @inline(__always) func put(_ t: Int, _ v: V) { UnsafeMutableRawPointer(p + t * n).storeBytes(of: v, as: V.self) }
+        put(0, s0); put(1, s1); put(2, s2); put(3, s3); put(4, s4); put(5, s5)
+        put(6, s6); put(7, s7); put(8, s8); put(9, s9); put(10, s10); put(11, s11)
+    }
+}
+
+extension SIMD16: WinogradVector where Scalar == Float {
+    static var tilesPerProduct: Int { 24 }
+
+    // Each round pairs rows 2k and 2k + 1 and deals their even lanes to row k and odd ones to row k + 8; the
+    // (row, lane) index bits rotate by one per round, so four rounds transpose. The rows stay in registers.
+    static func transpose(_ rows: UnsafeMutablePointer<Self>) {
+        @inline(__always) func even(_ a: Self, _ b: Self) -> Self { SIMD32(lowHalf: a, highHalf: b).evenHalf }
+        @inline(__always) func odd(_ a: Self, _ b: Self) -> Self { SIMD32(lowHalf: a, highHalf: b).oddHalf }
+        var (r0, r1, r2, r3, r4, r5, r6, r7) = (rows[0], rows[1], rows[2], rows[3], rows[4], rows[5], rows[6], rows[7])
+        var (r8, r9, r10, r11, r12, r13, r14, r15) = (rows[8], rows[9], rows[10], rows[11], rows[12], rows[13],
+                                                      rows[14], rows[15])
+        for _ in 0..<4 {
+            (r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15) =
+                (even(r0, r1), even(r2, r3), even(r4, r5), even(r6, r7), even(r8, r9), even(r10, r11),
+                 even(r12, r13), even(r14, r15), odd(r0, r1), odd(r2, r3), odd(r4, r5), odd(r6, r7), odd(r8, r9),
+                 odd(r10, r11), odd(r12, r13), odd(r14, r15))
+        }
+        rows[0] = r0; rows[1] = r1; rows[2] = r2; rows[3] = r3; rows[4] = r4; rows[5] = r5; rows[6] = r6
+        rows[7] = r7; rows[8] = r8; rows[9] = r9; rows[10] = r10; rows[11] = r11; rows[12] = r12; rows[13] = r13
+        rows[14] = r14; rows[15] = r15
+    }
+
+    static func multiplyTiles(inputs: UnsafePointer<Float>, channelBlocks: Int, blockStride: Int,
+                              weights: UnsafePointer<Float>, weightStride: Int, into target: UnsafeMutablePointer<Float>) {
+        var low = TwelveSums<Self>(), high = TwelveSums<Self>()
+        var w = weights
+        for block in 0..<channelBlocks {
+            var x = inputs + block * blockStride
+            for _ in 0..<16 {
+                let weight: Self = load(w)
+                low.add(weight, x)
+                high.add(weight, x + 12 * 16)
+                w += weightStride
+                x += 1
+            }
+        }
+        low.store(target)
+        high.store(target + 12 * 16)
+    }
+}
+
+extension SIMD16 {
+    static func accumulateProducts(inputs: UnsafePointer<Float>, gradients: UnsafePointer<Float>, tiles: Int,
+                                   into target: UnsafeMutablePointer<Float>, stride: Int) where Scalar == Float {
+        var low = EightSums<Self>(), high = EightSums<Self>()
+        var x = inputs, g = gradients
+        for _ in 0..<tiles {
+            let gradient: Self = load(g)
+            low.add(gradient, x)
+            high.add(gradient, x + 8)
+            x += 16
+            g += 16
+        }
+        withUnsafeTemporaryAllocation(of: Self.self, capacity: 16) { buffer in
+            let sums = buffer.baseAddress!
+            low.store(sums)
+            high.store(sums + 8)
+            add(sums, into: target, stride: stride)
+        }
+    }
+}
+
+extension SIMD8: WinogradVector where Scalar == Float {
+    static var tilesPerProduct: Int { 12 }
+
+    // As SIMD16's, in three rounds.
+    static func transpose(_ rows: UnsafeMutablePointer<Self>) {
+        @inline(__always) func even(_ a: Self, _ b: Self) -> Self { SIMD16(lowHalf: a, highHalf: b).evenHalf }
+        @inline(__always) func odd(_ a: Self, _ b: Self) -> Self { SIMD16(lowHalf: a, highHalf: b).oddHalf }
+        var (r0, r1, r2, r3, r4, r5, r6, r7) = (rows[0], rows[1], rows[2], rows[3], rows[4], rows[5], rows[6], rows[7])
+        for _ in 0..<3 {
+            (r0, r1, r2, r3, r4, r5, r6, r7) = (even(r0, r1), even(r2, r3), even(r4, r5), even(r6, r7),
+                                                odd(r0, r1), odd(r2, r3), odd(r4, r5), odd(r6, r7))
+        }
+        rows[0] = r0; rows[1] = r1; rows[2] = r2; rows[3] = r3; rows[4] = r4; rows[5] = r5; rows[6] = r6
+        rows[7] = r7
+    }
+
+    static func multiplyTiles(inputs: UnsafePointer<Float>, channelBlocks: Int, blockStride: Int,
+                              weights: UnsafePointer<Float>, weightStride: Int, into target: UnsafeMutablePointer<Float>) {
+        var sums = TwelveSums<Self>()
+        var w = weights
+        for block in 0..<channelBlocks {
+            var x = inputs + block * blockStride
+            for _ in 0..<8 {
+                let weight: Self = load(w)
+                sums.add(weight, x)
+                w += weightStride
+                x += 1
+            }
+        }
+        sums.store(target)
+    }
+
+    static func accumulateProducts(inputs: UnsafePointer<Float>, gradients: UnsafePointer<Float>, tiles: Int,
+                                   into target: UnsafeMutablePointer<Float>, stride: Int) {
+        var sums8 = EightSums<Self>()
+        var x = inputs, g = gradients
+        for _ in 0..<tiles {
+            sums8.add(load(g), x)
+            x += 8
+            g += 8
+        }
+        withUnsafeTemporaryAllocation(of: Self.self, capacity: 8) { buffer in
+            let sums = buffer.baseAddress!
+            sums8.store(sums)
+            add(sums, into: target, stride: stride)
+        }
+    }
+}
