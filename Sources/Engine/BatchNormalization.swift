@@ -5,7 +5,8 @@
 /// input, which the layer that produced it keeps anyway. That saves one activation-sized buffer per batch norm and
 /// a write and a read of it. With the ReLU fused, the output is max(γ x̂ + β, 0) and the backward pass masks the
 /// output gradient where the output is not positive, which spares the separate activation layer's output and
-/// gradient buffers.
+/// gradient buffers; the mask too is recomputed from the input, by the forward pass's own arithmetic, so that the
+/// backward pass reads only the input and the output gradient, once for the sums and once for the input gradient.
 public enum BatchNormalization {
     typealias Vector = Elementwise.Vector
 
@@ -36,6 +37,24 @@ public enum BatchNormalization {
         } }
     }
 
+    /// The affine map of channel c, the same arithmetic in the forward pass and in the backward pass's ReLU mask.
+    @inline(__always)
+    static func affine(_ x: Vector, _ m: Vector, _ r: Vector, _ g: Vector, _ b: Vector) -> Vector { (x - m) * r * g + b }
+
+    @inline(__always)
+    static func affine(_ x: Float, _ m: Float, _ r: Float, _ g: Float, _ b: Float) -> Float { (x - m) * r * g + b }
+
+    /// The fused ReLU's parameters: the backward pass keeps the output gradient where γ x̂ + β > 0, exactly where
+    /// the output is positive.
+    public struct ReLUMask {
+        public let gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>
+
+        public init(gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>) {
+            self.gammas = gammas
+            self.betas = betas
+        }
+    }
+
     /// y = (x - means[c]) * inverseStds[c] * gammas[c] + betas[c], then max(y, 0) when `relu` (a NaN stays NaN),
     /// for every channel c.
     public static func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
@@ -52,13 +71,13 @@ public enum BatchNormalization {
                                         Vector(repeating: b))
                 var i = 0
                 while i + 16 <= spatial {
-                    var v = (load(source, i) - mv) * rv * gv + bv
+                    var v = affine(load(source, i), mv, rv, gv, bv)
                     if relu { v = v.replacing(with: 0, where: v .< 0) }
                     store(v, target, i)
                     i += 16
                 }
                 while i < spatial {
-                    let v = (source[i] - m) * r * g + b
+                    let v = affine(source[i], m, r, g, b)
                     target[i] = relu && v < 0 ? 0 : v
                     i += 1
                 }
@@ -66,36 +85,36 @@ public enum BatchNormalization {
         }
     }
 
-    /// gradientSums[c] = Σ g and gradientDotSums[c] = Σ g x̂ over n and s, where g is the output gradient (masked
-    /// by output > 0 when `output` is given, the fused ReLU) and x̂ = (x - means[c]) * inverseStds[c]: the
+    /// gradientSums[c] = Σ g and gradientDotSums[c] = Σ g x̂ over n and s, in one pass, where g is the output
+    /// gradient (masked by the fused ReLU when `relu` is given) and x̂ = (x - means[c]) * inverseStds[c]: the
     /// gradients of β and γ, and what the input gradient of training mode needs (overwrites both).
-    public static func gradientSums(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>?,
+    public static func gradientSums(input x: UnsafePointer<Float>, relu: ReLUMask?,
                                     outputGradient dy: UnsafePointer<Float>, means: UnsafePointer<Float>,
                                     inverseStds: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int,
                                     gradientSums: UnsafeMutablePointer<Float>,
                                     gradientDotSums: UnsafeMutablePointer<Float>) {
-        // x, y and dy are (N,C,S); means, inverseStds and the sums are (C)
+        // x and dy are (N,C,S); means, inverseStds and the sums are (C)
         ComputeThreads.forEachRange(channels) { range in for c in range {
             let (m, r) = (means[c], inverseStds[c])
-            let (mv, rv) = (Vector(repeating: m), Vector(repeating: r))
+            let (g, b) = relu.map { ($0.gammas[c], $0.betas[c]) } ?? (0, 0)
+            let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g),
+                                    Vector(repeating: b))
             var sum = 0.0, dot = 0.0
             for n in 0..<batch {
                 let offset = (n * channels + c) * spatial
                 let (source, gradient) = (x + offset, dy + offset)
-                if let y {
-                    let output = y + offset
-                    sum += Reduction.blockedSum(count: spatial, {
-                        load(gradient, $0).replacing(with: 0, where: .!(load(output, $0) .> 0))
-                    }, { output[$0] > 0 ? gradient[$0] : 0 })
-                    dot += Reduction.blockedSum(count: spatial, {
-                        load(gradient, $0).replacing(with: 0, where: .!(load(output, $0) .> 0))
-                            * ((load(source, $0) - mv) * rv)
-                    }, { output[$0] > 0 ? gradient[$0] * ((source[$0] - m) * r) : 0 })
-                } else {
-                    sum += Reduction.blockedSum(count: spatial, { load(gradient, $0) }, { gradient[$0] })
-                    dot += Reduction.blockedSum(count: spatial, { load(gradient, $0) * ((load(source, $0) - mv) * rv) },
-                                                { gradient[$0] * ((source[$0] - m) * r) })
-                }
+                let sums = Reduction.blockedSums(count: spatial, { i in
+                    let v = load(source, i)
+                    var d = load(gradient, i)
+                    if relu != nil { d = d.replacing(with: 0, where: .!(affine(v, mv, rv, gv, bv) .> 0)) }
+                    return (d, d * ((v - mv) * rv))
+                }, { i in
+                    let v = source[i]
+                    let d = relu == nil || affine(v, m, r, g, b) > 0 ? gradient[i] : 0
+                    return (d, d * ((v - m) * r))
+                })
+                sum += sums.0
+                dot += sums.1
             }
             gradientSums[c] = Float(sum)
             gradientDotSums[c] = Float(dot)
@@ -105,30 +124,34 @@ public enum BatchNormalization {
     /// dx = scales[c] * (g - meanGradients[c] - x̂ * meanGradientDots[c]) with g and x̂ as in `gradientSums`:
     /// the input gradient of training mode, where the batch statistics depend on x (scales = γ / std). Evaluation
     /// mode passes zero means (dx = scales[c] * g).
-    public static func inputGradient(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>?,
+    public static func inputGradient(input x: UnsafePointer<Float>, relu: ReLUMask?,
                                      outputGradient dy: UnsafePointer<Float>, means: UnsafePointer<Float>,
                                      inverseStds: UnsafePointer<Float>, scales: UnsafePointer<Float>,
                                      meanGradients: UnsafePointer<Float>, meanGradientDots: UnsafePointer<Float>,
                                      inputGradient dx: UnsafeMutablePointer<Float>,
                                      batch: Int, channels: Int, spatial: Int) {
-        // x, y, dy and dx are (N,C,S); the rest are (C)
+        // x, dy and dx are (N,C,S); the rest are (C)
         ComputeThreads.forEachRange(batch * channels, grain: planeGrain(spatial)) { planes in
             for plane in planes {
                 let c = plane % channels, offset = plane * spatial
                 let (source, gradient, target) = (x + offset, dy + offset, dx + offset)
                 let (m, r, a, g0, d0) = (means[c], inverseStds[c], scales[c], meanGradients[c], meanGradientDots[c])
+                let (gamma, beta) = relu.map { ($0.gammas[c], $0.betas[c]) } ?? (0, 0)
                 let (mv, rv, av) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: a))
                 let (gv, dv) = (Vector(repeating: g0), Vector(repeating: d0))
+                let (gammas, betas) = (Vector(repeating: gamma), Vector(repeating: beta))
                 var i = 0
                 while i + 16 <= spatial {
+                    let v = load(source, i)
                     var g = load(gradient, i)
-                    if let y { g = g.replacing(with: 0, where: .!(load(y + offset, i) .> 0)) }
-                    store(av * (g - gv - (load(source, i) - mv) * rv * dv), target, i)
+                    if relu != nil { g = g.replacing(with: 0, where: .!(affine(v, mv, rv, gammas, betas) .> 0)) }
+                    store(av * (g - gv - (v - mv) * rv * dv), target, i)
                     i += 16
                 }
                 while i < spatial {
-                    let g = y.map { $0[offset + i] > 0 ? gradient[i] : 0 } ?? gradient[i]
-                    target[i] = a * (g - g0 - (source[i] - m) * r * d0)
+                    let v = source[i]
+                    let g = relu == nil || affine(v, m, r, gamma, beta) > 0 ? gradient[i] : 0
+                    target[i] = a * (g - g0 - (v - m) * r * d0)
                     i += 1
                 }
             }

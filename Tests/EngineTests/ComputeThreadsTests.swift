@@ -98,11 +98,11 @@ import Testing
                     BatchNormalization.normalize(x, o, means: m, inverseStds: r, gammas: r, betas: m, relu: true,
                                                  batch: n, channels: c, spatial: s)
                     BatchNormalization.centeredSquareSums(x, means: m, batch: n, channels: c, spatial: s, into: t)
-                    BatchNormalization.gradientSums(input: x, output: o, outputGradient: dy, means: m,
+                    BatchNormalization.gradientSums(input: x, relu: .init(gammas: r, betas: m), outputGradient: dy, means: m,
                                                     inverseStds: r, batch: n, channels: c, spatial: s,
                                                     gradientSums: t + c, gradientDotSums: t + 2 * c)
                     Reduction.channelSums(x, batch: n, channels: c, spatial: s, into: t + 3 * c)
-                    BatchNormalization.inputGradient(input: x, output: o, outputGradient: dy, means: m,
+                    BatchNormalization.inputGradient(input: x, relu: .init(gammas: r, betas: m), outputGradient: dy, means: m,
                                                      inverseStds: r, scales: r, meanGradients: m,
                                                      meanGradientDots: r, inputGradient: d, batch: n,
                                                      channels: c, spatial: s)

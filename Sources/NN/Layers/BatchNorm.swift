@@ -132,8 +132,8 @@ public final class BatchNorm: Layer {
         let scratch = workspace.buffer(count: 5 * channels)
         let (dgamma, dbeta, scales) = (scratch, scratch + channels, scratch + 2 * channels)
         let (meanGradients, meanGradientDots) = (scratch + 3 * channels, scratch + 4 * channels)
-        let mask = fusedReLU ? UnsafePointer(output!.pointer) : nil
-        BatchNormalization.gradientSums(input: x.pointer, output: mask, outputGradient: dy.pointer, means: means,
+        let mask = fusedReLU ? BatchNormalization.ReLUMask(gammas: gamma.pointer, betas: beta.pointer) : nil
+        BatchNormalization.gradientSums(input: x.pointer, relu: mask, outputGradient: dy.pointer, means: means,
                                         inverseStds: inverseStd, batch: n, channels: channels, spatial: s,
                                         gradientSums: dbeta, gradientDotSums: dgamma)
         Elementwise.addInPlace(gammaGradient.pointer, dgamma, count: channels)
@@ -156,7 +156,7 @@ public final class BatchNorm: Layer {
             meanGradients[c] = mode == .training ? meanGradients[c] / m : 0
             meanGradientDots[c] = mode == .training ? meanGradientDots[c] / m : 0
         }
-        BatchNormalization.inputGradient(input: x.pointer, output: mask, outputGradient: dy.pointer, means: means,
+        BatchNormalization.inputGradient(input: x.pointer, relu: mask, outputGradient: dy.pointer, means: means,
                                          inverseStds: inverseStd, scales: scales, meanGradients: meanGradients,
                                          meanGradientDots: meanGradientDots, inputGradient: dx.pointer, batch: n,
                                          channels: channels, spatial: s)
