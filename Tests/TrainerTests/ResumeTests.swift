@@ -65,20 +65,6 @@ import Trainer
         return losses
     }
 
-    /// Sends `signal` (a pkill option such as -KILL) to the processes whose command line matches `pattern`.
-    ///
-    /// Spawned like every other child of the tests: Foundation's Process would install process-wide child
-    /// handling that other tests' waits on their own children could trip over.
-    func send(_ signal: String, _ pattern: [String]) throws {
-        _ = try ChildProcess(executable: "/usr/bin/pkill", arguments: [signal] + pattern).wait()
-    }
-
-    /// Kills mpirun and every rank at once, as a power cut or the OOM killer would.
-    func killAll(_ run: ChildProcess, pattern: String) throws {
-        try send("-KILL", ["-f", pattern])
-        _ = try run.wait()
-    }
-
     @Test(arguments: [(1, false), (2, false), (2, true)])
     func killedRunContinuesBitwiseExactly(ranks: Int, encoded: Bool) throws {
         let scratch = try TrainerRunSupport("resume\(ranks)\(encoded ? "-encoded" : "")")
@@ -91,7 +77,7 @@ import Trainer
 
         let run = try start([killedConfig], ranks: ranks)
         try waitForEpochTwo(killed, step: 8)
-        try killAll(run, pattern: killedConfig)
+        run.kill()  // mpirun and every rank at once, as a power cut or the OOM killer would
         let resumed = try scratch.dtrain([killedConfig], ranks: ranks)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("resuming from"), "\(resumed.stdout)")
@@ -120,7 +106,7 @@ import Trainer
             let file = try config(scratch, out: out)
             let run = try start([file], ranks: 2)
             try waitForEpochTwo(out, step: 8)
-            try killAll(run, pattern: file)
+            run.kill()
             let resumed = try scratch.dtrain([file], ranks: ranks)
             #expect(resumed.status == 0, "\(resumed.stderr)")
             #expect(resumed.stdout.contains("written by 2 ranks, continuing on \(ranks)"), "\(resumed.stdout)")
@@ -150,8 +136,10 @@ import Trainer
         if target == "mpirun" {
             kill(run.pid, SIGUSR1)
         } else {
-            // The ranks only: mpirun's own command line also names the config.
-            try send("-TERM", ["-f", "^" + (try MPIRun.product(named: "dtrain")) + " " + file])
+            // The ranks only, found below mpirun by their rank number.
+            let ranks = JobProcesses.ranks(under: run.pid)
+            #expect(ranks.count == 2, "ranks found below mpirun: \(ranks)")
+            for rank in ranks.values { kill(rank, SIGTERM) }
         }
         let stopped = try run.wait(timeout: .seconds(120))
         let latest = try String(contentsOfFile: out + "/checkpoints/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
