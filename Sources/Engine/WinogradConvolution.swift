@@ -575,23 +575,34 @@ private func load<V: SIMD>(_ p: UnsafeMutablePointer<Float>) -> V where V.Scalar
     UnsafeRawPointer(p).loadUnaligned(as: V.self)
 }
 
-/// The first `count` floats at `p` in the first lanes, zeros after them; reads nothing past them.
+/// The first `count` floats at `p` in the first lanes, zeros after them; reads nothing past them. Eight or more of
+/// sixteen (8-wide rows) take one half-width load.
 @inline(__always)
 private func loadPrefix<V: SIMD>(_ p: UnsafePointer<Float>, count: Int) -> V where V.Scalar == Float {
     if count == V.scalarCount { return load(p) }
-    var v = V()
-    for l in 0..<count { v[l] = p[l] }
+    var v = V(), first = 0
+    if V.scalarCount == 16 && count >= 8 {
+        v = unsafeBitCast(SIMD16<Float>(lowHalf: load(p), highHalf: SIMD8()), to: V.self)
+        first = 8
+    }
+    for l in first..<count { v[l] = p[l] }
     return v
 }
 
-/// Stores the first `count` lanes of `v` at `p`; writes nothing past them.
+/// Stores the first `count` lanes of `v` at `p`; writes nothing past them. Eight or more of sixteen take one
+/// half-width store.
 @inline(__always)
 private func storePrefix<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>, count: Int) where V.Scalar == Float {
     if count == V.scalarCount {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-    } else {
-        for l in 0..<count { p[l] = v[l] }
+        return
     }
+    var first = 0
+    if V.scalarCount == 16 && count >= 8 {
+        UnsafeMutableRawPointer(p).storeBytes(of: unsafeBitCast(v, to: SIMD16<Float>.self).lowHalf, as: SIMD8<Float>.self)
+        first = 8
+    }
+    for l in first..<count { p[l] = v[l] }
 }
 
 /// The vector types the Winograd kernels run on, with what depends on their width: the transpose of a square of
