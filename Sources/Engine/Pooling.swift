@@ -54,6 +54,10 @@ public enum Pooling {
             maxForwardTwoByTwo(input: input.pointer, sizes: s, output: output.pointer, argmax: argmax)
             return
         }
+        if geometry == WindowGeometry(kernel: 3, stride: 2, padding: 1) {
+            maxForwardThreeByThree(input: input.pointer, sizes: s, output: output.pointer, argmax: argmax)
+            return
+        }
         ComputeThreads.forEachRange(s.planes) { planes in for plane in planes {
             let x = input.pointer + plane * s.planeCount
             let y = output.pointer + plane * s.outputPlaneCount
@@ -125,6 +129,69 @@ public enum Pooling {
                     consider(first + s.width + 1)
                     y[oh * s.outputWidth + ow] = best
                     indices[oh * s.outputWidth + ow] = Int32(bestIndex)
+                    ow += 1
+                }
+            }
+        } }
+    }
+
+    /// `maxForward` for 3x3 windows at stride 2 with padding 1 (ResNet's stem): windows wholly inside the image go
+    /// 8 at a time, each of the 9 taps the even lanes of a 16-wide row load, compared in the general loop's order
+    /// (rows, then columns; strictly greater, a NaN wins), so that ties and NaNs resolve the same way; the windows
+    /// on the padding take the general loop.
+    static func maxForwardThreeByThree(input: UnsafePointer<Float>, sizes s: Sizes,
+                                       output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+        let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+        // Blocks of 8 windows from column 1 on whose loads (up to column 2 * first + 16) stay in the row.
+        let lastBlock = (s.width - 17) / 2
+        ComputeThreads.forEachRange(s.planes) { planes in for plane in planes {
+            let x = input + plane * s.planeCount
+            let y = output + plane * s.outputPlaneCount
+            let indices = argmax + plane * s.outputPlaneCount
+            @inline(__always) func window(_ oh: Int, _ ow: Int) {
+                let top = 2 * oh - 1, left = 2 * ow - 1
+                let rows = max(top, 0)..<min(top + 3, s.height), columns = max(left, 0)..<min(left + 3, s.width)
+                var best = -Float.infinity, bestIndex = rows.lowerBound * s.width + columns.lowerBound
+                for h in rows {
+                    for w in columns {
+                        let v = x[h * s.width + w]
+                        if v > best || v.isNaN {
+                            best = v
+                            bestIndex = h * s.width + w
+                        }
+                    }
+                }
+                y[oh * s.outputWidth + ow] = best
+                indices[oh * s.outputWidth + ow] = Int32(bestIndex)
+            }
+            for oh in 0..<s.outputHeight {
+                var ow = 0
+                if oh >= 1 && 2 * oh + 1 < s.height {
+                    window(oh, 0)
+                    ow = 1
+                    while ow <= lastBlock && ow + 7 < s.outputWidth {
+                        let first = (2 * oh - 1) * s.width + 2 * ow - 1
+                        @inline(__always) func tap(_ i: Int, _ j: Int) -> SIMD8<Float> {
+                            UnsafeRawPointer(x + first + i * s.width + j).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+                        }
+                        var best = tap(0, 0), winner = SIMD8<Int32>(repeating: 0)
+                        @inline(__always) func candidate(_ i: Int, _ j: Int) {
+                            let v = tap(i, j)
+                            let wins = (v .> best) .| (v .!= v)
+                            best.replace(with: v, where: wins)
+                            winner.replace(with: SIMD8(repeating: Int32(i * s.width + j)), where: wins)
+                        }
+                        candidate(0, 1); candidate(0, 2)
+                        candidate(1, 0); candidate(1, 1); candidate(1, 2)
+                        candidate(2, 0); candidate(2, 1); candidate(2, 2)
+                        UnsafeMutableRawPointer(y + oh * s.outputWidth + ow).storeBytes(of: best, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(indices + oh * s.outputWidth + ow)
+                            .storeBytes(of: SIMD8(repeating: Int32(first)) &+ lanes &+ winner, as: SIMD8<Int32>.self)
+                        ow += 8
+                    }
+                }
+                while ow < s.outputWidth {
+                    window(oh, ow)
                     ow += 1
                 }
             }

@@ -71,6 +71,38 @@ import Testing
         #expect(zip(y.scalars, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
     }
 
+    /// The vectorised 3x3 stride-2 pooling with padding 1 (8 inner windows at a time, the general loop on the
+    /// border) against the rule written out, on values with many ties, NaNs and -infinity.
+    @Test func threeByThreeWindowsEightAtATimeKeepTheRule() {
+        let (height, width) = (9, 41), shape = [2, 3, 9, 41]
+        var values = randomValues(Tensor.elementCount(shape), stream: 6).map { ($0 * 3).rounded() }
+        for i in stride(from: 5, to: values.count, by: 37) { values[i] = .nan }
+        for i in stride(from: 13, to: values.count, by: 23) { values[i] = -.infinity }
+        let geometry = WindowGeometry(kernel: 3, stride: 2, padding: 1)
+        let (y, argmax) = PoolingTests.maxPool(tensor(shape, values), geometry)
+        let (oh, ow) = geometry.outputSize(height: height, width: width)
+        var expected: [Float] = [], expectedIndex: [Int32] = []
+        for plane in 0..<6 {
+            for row in 0..<oh {
+                for column in 0..<ow {
+                    let rows = max(2 * row - 1, 0)..<min(2 * row + 2, height)
+                    let columns = max(2 * column - 1, 0)..<min(2 * column + 2, width)
+                    var best = -Float.infinity, index = rows.lowerBound * width + columns.lowerBound
+                    for h in rows {
+                        for w in columns {
+                            let v = values[plane * height * width + h * width + w]
+                            if v > best || v.isNaN { (best, index) = (v, h * width + w) }
+                        }
+                    }
+                    expected.append(best)
+                    expectedIndex.append(Int32(index))
+                }
+            }
+        }
+        #expect(argmax == expectedIndex)
+        #expect(zip(y.scalars, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+    }
+
     @Test func maxBackwardRoutesToTheArgmaxAndOverwrites() {
         // Overlapping windows (3x3, stride 1) send several gradients to the same maximum.
         let x = tensor([1, 1, 3, 3], (1...9).map { -Float($0) })
