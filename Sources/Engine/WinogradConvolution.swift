@@ -1,5 +1,6 @@
-/// Winograd's minimal filtering F(4x4, 3x3) for 3x3 convolutions at stride 1: the forward pass, and the input
-/// gradient (the same convolution of the output gradient with the kernel flipped and its channels exchanged).
+/// Winograd's minimal filtering F(4x4, 3x3) for 3x3 convolutions at stride 1: the forward pass, the input gradient
+/// (the same convolution of the output gradient with the kernel flipped and its channels exchanged) and the weight
+/// gradient (the forward pass's adjoint, summed over the tiles in the transformed domain).
 ///
 /// A 4x4 block of outputs (a tile) is computed from the 6x6 inputs under it: with the inputs transformed as
 /// V = Bᵀ d B and the kernel as U = G g Gᵀ, the tile is Aᵀ (Σ_c U ⊙ V) A (Lavin and Gray, 2015). The sum over input
@@ -11,7 +12,8 @@
 /// counts must be multiples of the vector width. The NCHW input is transposed into rows of channel vectors one tile
 /// row at a time, and the results transposed back the same way, by transposes of square blocks in registers. Tiles
 /// go in blocks of whole tile rows whose transformed inputs and products stay in L2; the blocks run on the compute
-/// threads, each block's arithmetic independent of the others', so the result does not depend on the thread count.
+/// threads. Each block's forward and input-gradient arithmetic is independent of the others', so those results do
+/// not depend on the thread count; the weight gradient's sums over blocks do (see `accumulateWeightGradient`).
 enum WinogradConvolution {
     /// Transformed points of a tile, 6x6.
     static let points = 36
@@ -27,8 +29,9 @@ enum WinogradConvolution {
             && min(s.outputHeight, s.outputWidth, s.height, s.width) >= 4
     }
 
-    /// Whether these kernels beat the direct and unfolded ones on this pass (measured with
-    /// `dtrain-benchmark --profile` and ConvProbe on ResNet-20 and ResNet-50 layers).
+    /// Whether these kernels beat the direct and unfolded ones on this pass: measured per layer and pass on
+    /// ResNet-20's and ResNet-50's 3x3 layers (each `Convolution.Method` timed on one thread, Sapphire Rapids), 1.2-4x
+    /// faster up to 256 channels, slower than the GEMM at 512 on 7x7 images.
     static func isFaster(_ pass: Convolution.Pass, sizes s: Convolution.Sizes) -> Bool {
         max(s.channels, s.outputChannels) <= 256
     }
@@ -506,9 +509,9 @@ enum WinogradConvolution {
             }
         }
 
-        /// target[tap * lanes... ] += Gᵀ dU G: the 36 transformed sums at `u` + point * `pointStride` (a vector of
-        /// output channels each) back to the 3x3 taps, added to the kernels that start at `target`, one output
-        /// channel (lane) `laneStride` apart.
+        /// Gᵀ dU G added to 3x3 kernels: the 36 transformed sums at `u` + point * `pointStride` (a vector of output
+        /// channels each) back to the taps, added to the kernels that start at `target`, one output channel (lane)
+        /// `laneStride` apart.
         static func kernelGradient<V: WinogradVector>(_: V.Type, _ u: UnsafePointer<Float>, pointStride: Int,
                                                       into target: UnsafeMutablePointer<Float>, laneStride: Int) {
             @inline(__always) func at(_ point: Int) -> V { load(u + point * pointStride) }
