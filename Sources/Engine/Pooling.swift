@@ -63,22 +63,28 @@ public enum Pooling {
             let y = output.pointer + plane * s.outputPlaneCount
             let indices = argmax + plane * s.outputPlaneCount
             forEachWindow(s, geometry) { out, rows, columns in
-                var best = -Float.infinity
-                var bestIndex = rows.lowerBound * s.width + columns.lowerBound
-                for h in rows {
-                    for w in columns {
-                        let v = x[h * s.width + w]
-                        // Strictly greater keeps the first maximum; a NaN wins, as in PyTorch.
-                        if v > best || v.isNaN {
-                            best = v
-                            bestIndex = h * s.width + w
-                        }
-                    }
-                }
-                y[out] = best
-                indices[out] = Int32(bestIndex)
+                (y[out], indices[out]) = maximum(x, width: s.width, rows: rows, columns: columns)
             }
         } }
+    }
+
+    /// The first maximum of the window `rows` x `columns` of a plane `width` wide, and its index in the plane.
+    @inline(__always)
+    static func maximum(_ x: UnsafePointer<Float>, width: Int, rows: Range<Int>,
+                        columns: Range<Int>) -> (Float, Int32) {
+        var best = -Float.infinity
+        var bestIndex = rows.lowerBound * width + columns.lowerBound
+        for h in rows {
+            for w in columns {
+                let v = x[h * width + w]
+                // Strictly greater keeps the first maximum; a NaN wins, as in PyTorch.
+                if v > best || v.isNaN {
+                    best = v
+                    bestIndex = h * width + w
+                }
+            }
+        }
+        return (best, Int32(bestIndex))
     }
 
     /// `maxForward` for 2x2 windows at stride 2 without padding (LeNet's pooling): every window lies inside the
@@ -150,19 +156,9 @@ public enum Pooling {
             let indices = argmax + plane * s.outputPlaneCount
             @inline(__always) func window(_ oh: Int, _ ow: Int) {
                 let top = 2 * oh - 1, left = 2 * ow - 1
-                let rows = max(top, 0)..<min(top + 3, s.height), columns = max(left, 0)..<min(left + 3, s.width)
-                var best = -Float.infinity, bestIndex = rows.lowerBound * s.width + columns.lowerBound
-                for h in rows {
-                    for w in columns {
-                        let v = x[h * s.width + w]
-                        if v > best || v.isNaN {
-                            best = v
-                            bestIndex = h * s.width + w
-                        }
-                    }
-                }
-                y[oh * s.outputWidth + ow] = best
-                indices[oh * s.outputWidth + ow] = Int32(bestIndex)
+                (y[oh * s.outputWidth + ow], indices[oh * s.outputWidth + ow]) =
+                    maximum(x, width: s.width, rows: max(top, 0)..<min(top + 3, s.height),
+                            columns: max(left, 0)..<min(left + 3, s.width))
             }
             for oh in 0..<s.outputHeight {
                 var ow = 0

@@ -154,11 +154,7 @@ enum WinogradConvolution {
                         }
                         for k in 0..<6 {
                             let t = Transform.kernelPoints(rows[k * 3], rows[k * 3 + 1], rows[k * 3 + 2])
-                            @inline(__always) func put(_ l: Int, _ value: V) {
-                                let target = u + ((k * 6 + l) * channels + c) * outputs + o0
-                                UnsafeMutableRawPointer(target).storeBytes(of: value, as: V.self)
-                            }
-                            put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5)
+                            store(t, u + (k * 6 * channels + c) * outputs + o0, stride: channels * outputs)
                         }
                     }
                 }
@@ -340,8 +336,7 @@ enum WinogradConvolution {
                         }
                         V.transpose(square)
                         for p in 0..<count {
-                            UnsafeMutableRawPointer(target + (left + x0 + p) * lanes)
-                                .storeBytes(of: square[p], as: V.self)
+                            store(square[p], target + (left + x0 + p) * lanes)
                         }
                     }
                 }
@@ -461,23 +456,16 @@ enum WinogradConvolution {
                                              into target: UnsafeMutablePointer<Float>, pointStride: Int) {
             let lanes = V.scalarCount
             @inline(__always) func at(_ r: Int, _ j: Int) -> V { load(d + r * rowStride + j * lanes) }
-            @inline(__always) func put(_ p: UnsafeMutablePointer<Float>, _ v: V) {
-                UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-            }
             // Rows: w[r][l] = Σ_j d[r][j] B[j][l], kept in `temporary`.
             for r in 0..<6 {
-                let w = inputPoints(at(r, 0), at(r, 1), at(r, 2), at(r, 3), at(r, 4), at(r, 5))
-                let row = temporary + r * 6 * lanes
-                put(row, w.0); put(row + lanes, w.1); put(row + 2 * lanes, w.2)
-                put(row + 3 * lanes, w.3); put(row + 4 * lanes, w.4); put(row + 5 * lanes, w.5)
+                store(inputPoints(at(r, 0), at(r, 1), at(r, 2), at(r, 3), at(r, 4), at(r, 5)),
+                      temporary + r * 6 * lanes, stride: lanes)
             }
             // Columns: V[k][l] = Σ_r Bᵀ[k][r] w[r][l].
             for l in 0..<6 {
                 @inline(__always) func w(_ r: Int) -> V { load(temporary + (r * 6 + l) * lanes) }
-                let c = inputPoints(w(0), w(1), w(2), w(3), w(4), w(5))
-                put(target + l * pointStride, c.0); put(target + (6 + l) * pointStride, c.1)
-                put(target + (12 + l) * pointStride, c.2); put(target + (18 + l) * pointStride, c.3)
-                put(target + (24 + l) * pointStride, c.4); put(target + (30 + l) * pointStride, c.5)
+                store(inputPoints(w(0), w(1), w(2), w(3), w(4), w(5)), target + l * pointStride,
+                      stride: 6 * pointStride)
             }
         }
 
@@ -489,23 +477,15 @@ enum WinogradConvolution {
                                                 into target: UnsafeMutablePointer<Float>, pointStride: Int) {
             let lanes = V.scalarCount
             @inline(__always) func at(_ i: Int, _ j: Int) -> V { load(d + i * rowStride + j * lanes) }
-            @inline(__always) func put(_ p: UnsafeMutablePointer<Float>, _ v: V) {
-                UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-            }
             // Rows: w[i][l] = Σ_j dY[i][j] A[l][j].
             for i in 0..<4 {
-                let w = gradientPoints(at(i, 0), at(i, 1), at(i, 2), at(i, 3))
-                let row = temporary + i * 6 * lanes
-                put(row, w.0); put(row + lanes, w.1); put(row + 2 * lanes, w.2)
-                put(row + 3 * lanes, w.3); put(row + 4 * lanes, w.4); put(row + 5 * lanes, w.5)
+                store(gradientPoints(at(i, 0), at(i, 1), at(i, 2), at(i, 3)), temporary + i * 6 * lanes,
+                      stride: lanes)
             }
             // Columns: point (k, l) = Σ_i A[k][i] w[i][l].
             for l in 0..<6 {
                 @inline(__always) func w(_ i: Int) -> V { load(temporary + (i * 6 + l) * lanes) }
-                let c = gradientPoints(w(0), w(1), w(2), w(3))
-                put(target + l * pointStride, c.0); put(target + (6 + l) * pointStride, c.1)
-                put(target + (12 + l) * pointStride, c.2); put(target + (18 + l) * pointStride, c.3)
-                put(target + (24 + l) * pointStride, c.4); put(target + (30 + l) * pointStride, c.5)
+                store(gradientPoints(w(0), w(1), w(2), w(3)), target + l * pointStride, stride: 6 * pointStride)
             }
         }
 
@@ -545,24 +525,21 @@ enum WinogradConvolution {
                                               width: Int) {
             let lanes = V.scalarCount
             @inline(__always) func at(_ point: Int) -> V { load(m + point * pointStride) }
-            @inline(__always) func put(_ p: UnsafeMutablePointer<Float>, _ v: V) {
-                UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-            }
             // Rows: z[k][j] = Σ_l M[k][l] A[l][j].
             for k in 0..<6 {
                 let z = outputPoints(at(k * 6), at(k * 6 + 1), at(k * 6 + 2), at(k * 6 + 3), at(k * 6 + 4), at(k * 6 + 5))
                 let row = temporary + k * 4 * lanes
-                put(row, z.0); put(row + lanes, z.1); put(row + 2 * lanes, z.2); put(row + 3 * lanes, z.3)
+                store(z.0, row); store(z.1, row + lanes); store(z.2, row + 2 * lanes); store(z.3, row + 3 * lanes)
             }
             let columns = min(4, width - column)
             for j in 0..<columns {
                 @inline(__always) func z(_ k: Int) -> V { load(temporary + (k * 4 + j) * lanes) }
                 let y = outputPoints(z(0), z(1), z(2), z(3), z(4), z(5))
                 let first = staged + (column + j) * lanes
-                put(first, y.0 + bias)
-                if rows > 1 { put(first + width * lanes, y.1 + bias) }
-                if rows > 2 { put(first + 2 * width * lanes, y.2 + bias) }
-                if rows > 3 { put(first + 3 * width * lanes, y.3 + bias) }
+                store(y.0 + bias, first)
+                if rows > 1 { store(y.1 + bias, first + width * lanes) }
+                if rows > 2 { store(y.2 + bias, first + 2 * width * lanes) }
+                if rows > 3 { store(y.3 + bias, first + 3 * width * lanes) }
             }
         }
     }
@@ -574,8 +551,16 @@ private func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Flo
 }
 
 @inline(__always)
-private func load<V: SIMD>(_ p: UnsafeMutablePointer<Float>) -> V where V.Scalar == Float {
-    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+private func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+}
+
+/// Stores six vectors at `p`, `stride` floats apart: a row or a column of a tile's transform.
+@inline(__always)
+private func store<V: SIMD>(_ six: (V, V, V, V, V, V), _ p: UnsafeMutablePointer<Float>, stride: Int)
+where V.Scalar == Float {
+    store(six.0, p); store(six.1, p + stride); store(six.2, p + 2 * stride)
+    store(six.3, p + 3 * stride); store(six.4, p + 4 * stride); store(six.5, p + 5 * stride)
 }
 
 /// The first `count` floats at `p` in the first lanes, zeros after them; reads nothing past them. Eight or more of
