@@ -1,7 +1,8 @@
 /// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) on NCHW tensors with weights laid out (O, C, kh, kw):
 /// by Winograd's F(4x4, 3x3) (`WinogradConvolution`) for 3x3 kernels at stride 1 on channels in whole vectors, by the
-/// direct kernels of `DirectConvolution` for other small layers with kernels larger than 1x1, by im2col and GEMM over
-/// groups of images otherwise; each pass chooses for itself.
+/// direct kernels of `DirectConvolution` for other small layers with kernels larger than 1x1, by the products of
+/// `PointwiseConvolution` for 1x1 kernels on large images, by im2col and GEMM over groups of images otherwise; each
+/// pass chooses for itself.
 ///
 /// A group of g images is unfolded side by side into one (C*kh*kw, g*oH*oW) matrix, so that the convolution of the
 /// whole group is one GEMM with the weight seen as an (O, C*kh*kw) matrix. One GEMM per image leaves small layers
@@ -13,7 +14,7 @@ public enum Convolution {
     /// How a convolution is computed.
     public enum Method: Sendable, Equatable {
         /// Each pass by whichever kernels are fastest for its sizes (`WinogradConvolution.isFaster`,
-        /// `DirectConvolution.isFaster`).
+        /// `PointwiseConvolution.isFaster`, `DirectConvolution.isFaster`).
         case automatic
         /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
         /// chooses).
@@ -22,18 +23,23 @@ public enum Convolution {
         case direct
         /// Winograd's F(4x4, 3x3) for every pass it applies to, the direct kernels or unfolding for the others.
         case winograd
+        /// The pointwise products for every pass they apply to, unfolding for the others.
+        case pointwise
 
         /// The kernels that compute `pass` of a convolution of this geometry and these sizes.
         func kernels(_ pass: Pass, for geometry: WindowGeometry, sizes s: Sizes) -> Kernels {
             let winograd = WinogradConvolution.applies(pass, to: geometry, sizes: s)
             let direct = DirectConvolution.applies(pass, to: geometry)
+            let pointwise = PointwiseConvolution.applies(pass, to: geometry, sizes: s)
             switch self {
             case .automatic:
                 if winograd && WinogradConvolution.isFaster(pass, sizes: s) { return .winograd }
+                if pointwise && PointwiseConvolution.isFaster(pass, sizes: s) { return .pointwise }
                 return direct && DirectConvolution.isFaster(pass, sizes: s) ? .direct : .unfolded
             case .unfolded: return .unfolded
             case .direct: return direct ? .direct : .unfolded
             case .winograd: return winograd ? .winograd : direct ? .direct : .unfolded
+            case .pointwise: return pointwise ? .pointwise : .unfolded
             }
         }
 
@@ -45,7 +51,7 @@ public enum Convolution {
     }
 
     /// The kernels of one pass.
-    enum Kernels { case winograd, direct, unfolded }
+    enum Kernels { case winograd, direct, pointwise, unfolded }
 
     /// The three passes of a convolution, which may each take the direct kernels or the GEMM.
     public enum Pass: Sendable { case forward, inputGradient, weightGradient }
@@ -147,6 +153,10 @@ public enum Convolution {
         case .direct:
             DirectConvolution.forward(input: input, weight: weight, bias: bias, geometry: geometry, output: output,
                                       sizes: s, workspace: workspace)
+            return
+        case .pointwise:
+            PointwiseConvolution.forward(input: input, weight: weight, bias: bias, output: output, sizes: s,
+                                         workspace: workspace)
             return
         case .unfolded: break
         }
@@ -292,7 +302,7 @@ public enum Convolution {
                 case .direct:
                     DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
                                                      weightGradient: weightGradient, sizes: s, workspace: workspace)
-                case .unfolded: break
+                case .pointwise, .unfolded: break
                 }
             }
             if let inputGradient, let weight {
@@ -304,6 +314,9 @@ public enum Convolution {
                 case .direct:
                     DirectConvolution.backwardInput(outputGradient: outputGradient, weight: weight, geometry: geometry,
                                                     inputGradient: inputGradient, sizes: s, workspace: workspace)
+                case .pointwise:
+                    PointwiseConvolution.backwardInput(outputGradient: outputGradient, weight: weight,
+                                                       inputGradient: inputGradient, sizes: s, workspace: workspace)
                 case .unfolded: break
                 }
             }
