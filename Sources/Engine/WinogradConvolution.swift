@@ -115,21 +115,28 @@ enum WinogradConvolution {
             }
         }
 
-        /// Blocks of whole tile rows: enough tiles for the register tiles, few enough for L2, and at least one
-        /// block per compute thread.
+        /// Blocks of whole tile rows: enough tiles for the register tiles, few enough for L2 (or, when U is larger
+        /// than L2 and read from memory by every block, enough that a block does 64 multiplies per U value), and at
+        /// least one block per compute thread. Within half of that size, the rows whose tiles fill the register
+        /// tiles best: 4 rows of 7 tiles would compute 48 tiles for 28.
         func blockLayout<V: WinogradVector>(_: V.Type) -> (layout: BlockLayout, rowsPerBlock: Int) {
             let group = V.tilesPerProduct, tileRows = batch * tilesHigh
-            let budget = Problem.blockBytes / (points * (channels + outputs) * MemoryLayout<Float>.stride)
+            let bytes = max(Problem.blockBytes, points * channels * outputs * MemoryLayout<Float>.stride / 4)
+            let budget = bytes / (points * (channels + outputs) * MemoryLayout<Float>.stride)
             let perThread = (tileRows + ComputeThreads.count - 1) / ComputeThreads.count
-            let rowsPerBlock = max(1, min(perThread, max(group, budget) / tilesWide))
+            let most = max(1, min(perThread, max(group, budget) / tilesWide))
+            func filled(_ rows: Int) -> Double { Double(rows * tilesWide) / Double(roundUp(rows * tilesWide, group)) }
+            let rowsPerBlock = stride(from: most, through: max(1, most / 2), by: -1).max { filled($0) < filled($1) }!
             let layout = BlockLayout(lanes: V.scalarCount, tiles: roundUp(rowsPerBlock * tilesWide, group),
                                      channels: channels, outputs: outputs, stagedWidth: stagedWidth,
                                      outputPositions: 4 * outputWidth)
             return (layout, rowsPerBlock)
         }
 
-        /// U = G g Gᵀ for every pair of channels, laid out [point][input channel][output channel]. Transposed, g is
-        /// the kernel of the pair (output, input) exchanged and flipped.
+        /// U = G g Gᵀ for every pair of channels, laid out [point][output block][input channel][lanes]: the
+        /// products read one block's weights for all input channels in order, a stream the prefetchers follow (512
+        /// channels' U is 38 MB, read from memory). Transposed, g is the kernel of the pair (output, input)
+        /// exchanged and flipped.
         func transformWeights<V: WinogradVector>(_: V.Type, _ weight: UnsafePointer<Float>, transposed: Bool,
                                                  into u: UnsafeMutablePointer<Float>) {
             let lanes = V.scalarCount
@@ -154,7 +161,8 @@ enum WinogradConvolution {
                         }
                         for k in 0..<6 {
                             let t = Transform.kernelPoints(rows[k * 3], rows[k * 3 + 1], rows[k * 3 + 2])
-                            store(t, u + (k * 6 * channels + c) * outputs + o0, stride: channels * outputs)
+                            store(t, u + k * 6 * channels * outputs + (o0 / lanes * channels + c) * lanes,
+                                  stride: channels * outputs)
                         }
                     }
                 }
@@ -359,7 +367,7 @@ enum WinogradConvolution {
             }
         }
 
-        /// products[point][output block][tile] = Σ_c inputs[point][c][tile] * transformed[point][c][output block],
+        /// products[point][output block][tile] = Σ_c inputs[point][c][tile] * transformed[point][output block][c],
         /// by register tiles of `V.tilesPerProduct` tiles x one vector of output channels.
         func multiply<V: WinogradVector>(_: V.Type, inputs: UnsafePointer<Float>, transformed: UnsafePointer<Float>,
                                          products: UnsafeMutablePointer<Float>, tiles: Int) {
@@ -371,7 +379,8 @@ enum WinogradConvolution {
                     let target = products + (point * outputBlocks + ob) * tiles * lanes
                     for t0 in stride(from: 0, to: tiles, by: V.tilesPerProduct) {
                         V.multiplyTiles(inputs: v + t0 * lanes, channelBlocks: channelBlocks,
-                                        blockStride: tiles * lanes, weights: u + ob * lanes, weightStride: outputs,
+                                        blockStride: tiles * lanes, weights: u + ob * channels * lanes,
+                                        weightStride: lanes,
                                         into: target + t0 * lanes)
                     }
                 }
