@@ -1,7 +1,7 @@
 /// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) on NCHW tensors with weights laid out (O, C, kh, kw):
 /// by Winograd's F(4x4, 3x3) (`WinogradConvolution`) for 3x3 kernels at stride 1 on channels in whole vectors, by the
 /// direct kernels of `DirectConvolution` for other small layers with kernels larger than 1x1, by the products of
-/// `PointwiseConvolution` for 1x1 kernels on large images, by im2col and GEMM over groups of images otherwise; each
+/// `PointwiseConvolution` for 1x1 kernels at stride 1, by im2col and GEMM over groups of images otherwise; each
 /// pass chooses for itself.
 ///
 /// A group of g images is unfolded side by side into one (C*kh*kw, g*oH*oW) matrix, so that the convolution of the
@@ -14,7 +14,7 @@ public enum Convolution {
     /// How a convolution is computed.
     public enum Method: Sendable, Equatable {
         /// Each pass by whichever kernels are fastest for its sizes (`WinogradConvolution.isFaster`,
-        /// `PointwiseConvolution.isFaster`, `DirectConvolution.isFaster`).
+        /// `PointwiseConvolution.applies`, `DirectConvolution.isFaster`).
         case automatic
         /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
         /// chooses).
@@ -34,7 +34,7 @@ public enum Convolution {
             switch self {
             case .automatic:
                 if winograd && WinogradConvolution.isFaster(pass, sizes: s) { return .winograd }
-                if pointwise && PointwiseConvolution.isFaster(pass, sizes: s) { return .pointwise }
+                if pointwise { return .pointwise }
                 return direct && DirectConvolution.isFaster(pass, sizes: s) ? .direct : .unfolded
             case .unfolded: return .unfolded
             case .direct: return direct ? .direct : .unfolded

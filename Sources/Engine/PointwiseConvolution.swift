@@ -10,7 +10,9 @@ import CPrefetch
 /// tile of `rows` output channels x 3 vectors of positions accumulates over every input channel: per channel it
 /// loads 3 vectors of the image and broadcasts `rows` weights for 3 * rows FMAs. The packed weight stays in L2 and
 /// one panel of the image (channels x 3 vectors) in L1 or L2 while the tile walks down the output channels. The
-/// positions past the last whole panel are copied into a zero-padded panel first, so that no tile tests bounds.
+/// positions are taken over the whole batch, image after image, so that 14x14 and 7x7 images fill the panels: a
+/// panel that spans two images (or ends the batch) is copied into a zero-padded one first, so that no tile tests
+/// bounds.
 /// The image's rows lie far apart, too many streams for the hardware prefetchers: the first tiles of a panel ask
 /// for the next panel's cache lines, one per input channel, while they compute.
 ///
@@ -18,7 +20,10 @@ import CPrefetch
 /// vectors of 8 (12 of 16).
 enum PointwiseConvolution {
     /// Whether these kernels compute this pass: a pointwise geometry, the forward pass or the input gradient, and
-    /// the rows of the product (output channels forward, input channels for the gradient) in whole tiles.
+    /// the rows of the product (output channels forward, input channels for the gradient) in whole tiles. Where they
+    /// apply they beat the GEMM, measured one layer at a time on ResNet-50's shapes at batch 16 (Sapphire Rapids,
+    /// OpenBLAS Cooperlake kernels, GFLOP/s): forward and input gradient 104-132 against 72-94 at 28x28, 113-149
+    /// against 94-109 at 14x14, 98-141 against 72-125 at 7x7; at 56x56 both reach 80-105, bound by memory.
     static func applies(_ pass: Convolution.Pass, to g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
         let rows = CPUFeatures.hasAVX512 ? Tile8x3<SIMD16<Float>>.rows : Tile4x3<SIMD8<Float>>.rows
         switch pass {
@@ -26,17 +31,6 @@ enum PointwiseConvolution {
         case .inputGradient: return g.isPointwise && s.channels % rows == 0
         case .weightGradient: return false
         }
-    }
-
-    /// Whether these kernels beat the GEMM: when the last, zero-padded panel wastes little, that is when the images
-    /// hold many positions. Measured one layer at a time on ResNet-50's shapes at batch 16 (Sapphire Rapids, OpenBLAS
-    /// Cooperlake kernels, GFLOP/s): at 28x28, 126-134 against 72-92 forward and 97-122 against 71-90 for the input
-    /// gradient; at 56x56 both reach 89-95, bound by memory; at 14x14 (18% of a panel wasted) both 80-120; at 7x7
-    /// (49%) 54-80 against 65-128.
-    static func isFaster(_ pass: Convolution.Pass, sizes s: Convolution.Sizes) -> Bool {
-        let panel = 3 * (CPUFeatures.hasAVX512 ? 16 : 8)
-        let padded = (s.positions + panel - 1) / panel * panel
-        return 10 * s.positions >= 9 * padded
     }
 
     // MARK: Entry points
@@ -82,16 +76,20 @@ enum PointwiseConvolution {
                                    bias: UnsafePointer<Float>?, images: Int, source: UnsafePointer<Float>,
                                    sourceStride: Int, target: UnsafeMutablePointer<Float>, targetStride: Int,
                                    workspace: Workspace) {
-            let width = T.columns
-            // Per thread: the zero-padded last panel of the image and the tile it produces.
+            let width = T.columns, panels = (images * columns + width - 1) / width
+            // Per thread: a gathered panel and the tile it produces.
             let perThread = depth * width + T.rows * width
             let scratch = workspace.buffer(count: rows * depth + ComputeThreads.count * perThread)
             pack(T.self, weight, transposed: transposed, into: scratch)
             let packed = UnsafePointer(scratch)
-            ComputeThreads.forEach(images) { n, thread in
-                let panel = scratch + rows * depth + thread * perThread, tile = panel + depth * width
-                multiply(T.self, packed: packed, bias: bias, source: source + n * sourceStride,
-                         target: target + n * targetStride, panel: panel, tile: tile)
+            let batch = Batch(images: images, source: source, sourceStride: sourceStride, target: target,
+                              targetStride: targetStride)
+            // Each thread takes a run of panels; a position's sum is the same whichever tile computes it.
+            let tasks = min(ComputeThreads.count, panels)
+            ComputeThreads.forEach(tasks) { task, thread in
+                let gathered = scratch + rows * depth + thread * perThread
+                multiply(T.self, panels: panels * task / tasks..<panels * (task + 1) / tasks, batch: batch,
+                         packed: packed, bias: bias, gathered: gathered, tile: gathered + depth * width)
             }
         }
 
@@ -110,33 +108,73 @@ enum PointwiseConvolution {
             }
         }
 
-        /// One image: target = A source (+ bias), panel by panel of T.columns positions.
-        func multiply<T: PointwiseTile>(_: T.Type, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                                        source: UnsafePointer<Float>, target: UnsafeMutablePointer<Float>,
-                                        panel: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>) {
-            let width = T.columns, whole = columns / width * width, lines = width / 16
-            for j in stride(from: 0, to: whole, by: width) {
-                for m0 in stride(from: 0, to: rows, by: T.rows) {
-                    // Tile t < lines asks for line t of the next panel's rows; the others for their own rows again.
-                    let t = m0 / T.rows
-                    let ahead = t < lines && j + width < columns ? source + j + width + 16 * t : source + j
-                    T.multiply(packed: packed + m0 * depth, depth: depth, source: source + j, sourceStride: columns,
-                               ahead: ahead, bias: bias.map { $0 + m0 }, into: target + m0 * columns + j,
-                               targetStride: columns)
+        /// The images of one call, (depth, columns) matrices in and (rows, columns) out.
+        struct Batch {
+            let images: Int, source: UnsafePointer<Float>, sourceStride: Int
+            let target: UnsafeMutablePointer<Float>, targetStride: Int
+        }
+
+        /// Calls body(image, column, count, offset) for the runs of one image's positions that make up the panel of
+        /// `width` positions of the batch (image after image) from `first` on, `offset` being the run's first
+        /// column in the panel; the runs stop at the batch's end.
+        @inline(__always)
+        func forEachRun(from first: Int, width: Int, images: Int, _ body: (Int, Int, Int, Int) -> Void) {
+            var offset = 0, image = first / columns, column = first % columns
+            while offset < width && image < images {
+                let count = min(width - offset, columns - column)
+                body(image, column, count, offset)
+                offset += count
+                image += 1
+                column = 0
+            }
+        }
+
+        /// target = A source (+ bias) for the panels of T.columns positions in `panels`, counted over the batch
+        /// image after image. A panel inside one image is read and written in place; one that spans images or ends
+        /// the batch is gathered (zero-padded) first and its tile scattered back.
+        func multiply<T: PointwiseTile>(_: T.Type, panels: Range<Int>, batch b: Batch, packed: UnsafePointer<Float>,
+                                        bias: UnsafePointer<Float>?, gathered: UnsafeMutablePointer<Float>,
+                                        tile: UnsafeMutablePointer<Float>) {
+            let width = T.columns, lines = width / 16
+            func inPlace(_ p: Int) -> Bool { p * width % columns + width <= columns }
+            func sourcePanel(_ p: Int) -> UnsafePointer<Float> {
+                b.source + p * width / columns * b.sourceStride + p * width % columns
+            }
+            for p in panels {
+                let first = p * width
+                if inPlace(p) {
+                    let x = sourcePanel(p)
+                    let y = b.target + first / columns * b.targetStride + first % columns
+                    let next = p + 1 < panels.upperBound && inPlace(p + 1) ? sourcePanel(p + 1) : nil
+                    for m0 in stride(from: 0, to: rows, by: T.rows) {
+                        // Tile t < lines asks for line t of the next panel's rows; the others for their own again.
+                        let t = m0 / T.rows
+                        T.multiply(packed: packed + m0 * depth, depth: depth, source: x, sourceStride: columns,
+                                   ahead: t < lines ? (next ?? x) + 16 * t : x, bias: bias.map { $0 + m0 },
+                                   into: y + m0 * columns, targetStride: columns)
+                    }
+                    continue
                 }
-            }
-            let rest = columns - whole
-            guard rest > 0 else { return }
-            for k in 0..<depth {
-                let row = panel + k * width
-                row.update(from: source + k * columns + whole, count: rest)
-                (row + rest).update(repeating: 0, count: width - rest)
-            }
-            for m0 in stride(from: 0, to: rows, by: T.rows) {
-                T.multiply(packed: packed + m0 * depth, depth: depth, source: panel, sourceStride: width, ahead: panel,
-                           bias: bias.map { $0 + m0 }, into: tile, targetStride: width)
-                for i in 0..<T.rows {
-                    (target + (m0 + i) * columns + whole).update(from: tile + i * width, count: rest)
+                var filled = 0
+                forEachRun(from: first, width: width, images: b.images) { image, column, count, offset in
+                    for k in 0..<depth {
+                        (gathered + k * width + offset).update(from: b.source + image * b.sourceStride + k * columns
+                                                                  + column, count: count)
+                    }
+                    filled = offset + count
+                }
+                if filled < width {
+                    for k in 0..<depth { (gathered + k * width + filled).update(repeating: 0, count: width - filled) }
+                }
+                for m0 in stride(from: 0, to: rows, by: T.rows) {
+                    T.multiply(packed: packed + m0 * depth, depth: depth, source: gathered, sourceStride: width,
+                               ahead: gathered, bias: bias.map { $0 + m0 }, into: tile, targetStride: width)
+                    forEachRun(from: first, width: width, images: b.images) { image, column, count, offset in
+                        for i in 0..<T.rows {
+                            (b.target + image * b.targetStride + (m0 + i) * columns + column)
+                                .update(from: tile + i * width + offset, count: count)
+                        }
+                    }
                 }
             }
         }

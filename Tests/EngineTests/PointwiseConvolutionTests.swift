@@ -16,6 +16,7 @@ import Testing
     static let cases: [Case] = [
         Case(batch: 1, channels: 8, height: 5, width: 9, outputs: 32),
         Case(batch: 2, channels: 16, height: 7, width: 7, outputs: 8),
+        Case(batch: 5, channels: 16, height: 5, width: 5, outputs: 16),
         Case(batch: 3, channels: 24, height: 12, width: 12, outputs: 16),
         Case(batch: 2, channels: 40, height: 10, width: 10, outputs: 8),
         Case(batch: 2, channels: 64, height: 28, width: 28, outputs: 32),
