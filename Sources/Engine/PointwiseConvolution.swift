@@ -25,7 +25,7 @@ enum PointwiseConvolution {
     /// OpenBLAS Cooperlake kernels, GFLOP/s): forward and input gradient 104-132 against 72-94 at 28x28, 113-149
     /// against 94-109 at 14x14, 98-141 against 72-125 at 7x7; at 56x56 both reach 80-105, bound by memory.
     static func applies(_ pass: Convolution.Pass, to g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
-        let rows = CPUFeatures.hasAVX512 ? Tile8x3<SIMD16<Float>>.rows : Tile4x3<SIMD8<Float>>.rows
+        let rows = Product.tileRows
         switch pass {
         case .forward: return g.isPointwise && s.outputChannels % rows == 0
         case .inputGradient: return g.isPointwise && s.channels % rows == 0
@@ -39,55 +39,71 @@ enum PointwiseConvolution {
     static func forward(input: Tensor, weight: Tensor, bias: Tensor?, output: Tensor, sizes s: Convolution.Sizes,
                         workspace: Workspace) {
         let product = Product(rows: s.outputChannels, depth: s.channels, columns: s.positions)
-        product.run(weight: weight.pointer, transposed: false, bias: bias?.pointer, images: s.batch,
-                    source: input.pointer, sourceStride: s.imageCount, target: output.pointer,
-                    targetStride: s.outputCount, workspace: workspace)
+        let scratch = workspace.buffer(count: product.packedCount + product.scratchCount)
+        product.pack(weight.pointer, transposed: false, into: scratch)
+        product.run(packed: scratch, bias: bias?.pointer, images: s.batch, source: input.pointer,
+                    sourceStride: s.imageCount, target: output.pointer, targetStride: s.outputCount,
+                    scratch: scratch + product.packedCount)
     }
 
     /// inputGradient = weightᵀ outputGradient for every image.
     static func backwardInput(outputGradient: Tensor, weight: Tensor, inputGradient: Tensor,
                               sizes s: Convolution.Sizes, workspace: Workspace) {
         let product = Product(rows: s.channels, depth: s.outputChannels, columns: s.positions)
-        product.run(weight: weight.pointer, transposed: true, bias: nil, images: s.batch,
-                    source: outputGradient.pointer, sourceStride: s.outputCount, target: inputGradient.pointer,
-                    targetStride: s.imageCount, workspace: workspace)
+        let scratch = workspace.buffer(count: product.packedCount + product.scratchCount)
+        product.pack(weight.pointer, transposed: true, into: scratch)
+        product.run(packed: scratch, bias: nil, images: s.batch, source: outputGradient.pointer,
+                    sourceStride: s.outputCount, target: inputGradient.pointer, targetStride: s.imageCount,
+                    scratch: scratch + product.packedCount)
     }
 
-    /// target = A source (+ bias per row) image by image, A a (rows, depth) matrix: the weight (O, C) itself, or
-    /// transposed, and source and target (depth, columns) and (rows, columns) matrices.
+    /// target = A source (+ bias per row) image by image, A a (rows, depth) matrix, the weight (rows, depth) itself
+    /// or the transpose of a (depth, rows) weight, and source and target (depth, columns) and (rows, columns)
+    /// matrices. The weight is packed once (`pack`) for any number of products (`run`); the unfolded convolution
+    /// multiplies its groups of unfolded images this way too.
     struct Product {
         let rows: Int, depth: Int, columns: Int
 
-        func run(weight: UnsafePointer<Float>, transposed: Bool, bias: UnsafePointer<Float>?, images: Int,
-                 source: UnsafePointer<Float>, sourceStride: Int, target: UnsafeMutablePointer<Float>,
-                 targetStride: Int, workspace: Workspace) {
+        /// Rows of the register tiles on this CPU: a product's rows must be a multiple of them.
+        static var tileRows: Int { CPUFeatures.hasAVX512 ? Tile8x3<SIMD16<Float>>.rows : Tile4x3<SIMD8<Float>>.rows }
+        static var tileColumns: Int {
+            CPUFeatures.hasAVX512 ? Tile8x3<SIMD16<Float>>.columns : Tile4x3<SIMD8<Float>>.columns
+        }
+        /// Floats of the packed weight.
+        var packedCount: Int { rows * depth }
+        /// Floats of scratch a product needs: per thread, a gathered panel and the tile it produces.
+        var scratchCount: Int { ComputeThreads.count * (depth + Self.tileRows) * Self.tileColumns }
+
+        func pack(_ weight: UnsafePointer<Float>, transposed: Bool, into packed: UnsafeMutablePointer<Float>) {
             if CPUFeatures.hasAVX512 {
-                run(Tile8x3<SIMD16<Float>>.self, weight: weight, transposed: transposed, bias: bias, images: images,
-                    source: source, sourceStride: sourceStride, target: target, targetStride: targetStride,
-                    workspace: workspace)
+                pack(Tile8x3<SIMD16<Float>>.self, weight, transposed: transposed, into: packed)
             } else {
-                run(Tile4x3<SIMD8<Float>>.self, weight: weight, transposed: transposed, bias: bias, images: images,
-                    source: source, sourceStride: sourceStride, target: target, targetStride: targetStride,
-                    workspace: workspace)
+                pack(Tile4x3<SIMD8<Float>>.self, weight, transposed: transposed, into: packed)
             }
         }
 
-        func run<T: PointwiseTile>(_: T.Type, weight: UnsafePointer<Float>, transposed: Bool,
-                                   bias: UnsafePointer<Float>?, images: Int, source: UnsafePointer<Float>,
-                                   sourceStride: Int, target: UnsafeMutablePointer<Float>, targetStride: Int,
-                                   workspace: Workspace) {
-            let width = T.columns, panels = (images * columns + width - 1) / width
-            // Per thread: a gathered panel and the tile it produces.
-            let perThread = depth * width + T.rows * width
-            let scratch = workspace.buffer(count: rows * depth + ComputeThreads.count * perThread)
-            pack(T.self, weight, transposed: transposed, into: scratch)
-            let packed = UnsafePointer(scratch)
+        /// The product for `images` images, their panels split over the compute threads (run inside another
+        /// kernel's tasks, on the calling thread).
+        func run(packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, images: Int,
+                 source: UnsafePointer<Float>, sourceStride: Int, target: UnsafeMutablePointer<Float>,
+                 targetStride: Int, scratch: UnsafeMutablePointer<Float>) {
             let batch = Batch(images: images, source: source, sourceStride: sourceStride, target: target,
                               targetStride: targetStride)
+            if CPUFeatures.hasAVX512 {
+                run(Tile8x3<SIMD16<Float>>.self, packed: packed, bias: bias, batch: batch, scratch: scratch)
+            } else {
+                run(Tile4x3<SIMD8<Float>>.self, packed: packed, bias: bias, batch: batch, scratch: scratch)
+            }
+        }
+
+        func run<T: PointwiseTile>(_: T.Type, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                   batch: Batch, scratch: UnsafeMutablePointer<Float>) {
+            let width = T.columns, panels = (batch.images * columns + width - 1) / width
+            let perThread = (depth + T.rows) * width
             // Each thread takes a run of panels; a position's sum is the same whichever tile computes it.
             let tasks = min(ComputeThreads.count, panels)
             ComputeThreads.forEach(tasks) { task, thread in
-                let gathered = scratch + rows * depth + thread * perThread
+                let gathered = scratch + thread * perThread
                 multiply(T.self, panels: panels * task / tasks..<panels * (task + 1) / tasks, batch: batch,
                          packed: packed, bias: bias, gathered: gathered, tile: gathered + depth * width)
             }

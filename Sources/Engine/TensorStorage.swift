@@ -5,9 +5,7 @@ import Darwin
 #endif
 import Synchronization
 
-/// A 64-byte aligned block of Float32 values that tensor views share.
-///
-/// Aligned to a cache line so that SIMD loads never straddle one at the start of a buffer.
+/// A block of Float32 values that tensor views share, aligned as `AlignedMemory` aligns.
 public final class TensorStorage: @unchecked Sendable {
     /// The first element.
     public let base: UnsafeMutablePointer<Float>
@@ -23,11 +21,8 @@ public final class TensorStorage: @unchecked Sendable {
     public init(count: Int) {
         TensorStorage.allocations.add(1, ordering: .relaxed)
         precondition(count >= 0, "TensorStorage: negative count \(count)")
-        var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("TensorStorage: cannot allocate \(bytes) bytes")
-        }
+        let raw = AlignedMemory.allocate(bytes: bytes, for: "TensorStorage")
         memset(raw, 0, bytes)
         self.base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count

@@ -7,7 +7,7 @@ import Darwin
 /// A scratch buffer that grows on demand and is reused, so kernels that need temporary space allocate nothing in
 /// the steady state.
 ///
-/// The buffer is 64-byte aligned and its contents are undefined on every call. One workspace serves one thread at a
+/// The buffer is aligned as `AlignedMemory` aligns and its contents are undefined on every call. One workspace serves one thread at a
 /// time; a pointer it returned stays valid until the next call of `buffer(count:)`.
 public final class Workspace {
     private var base: UnsafeMutablePointer<Float>?
@@ -24,12 +24,8 @@ public final class Workspace {
         if let base, count <= capacity { return base }
         free(base)
         TensorStorage.allocations.add(1, ordering: .relaxed)
-        var raw: UnsafeMutableRawPointer?
         let elements = max(count, 16)
-        let bytes = elements * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("Workspace: cannot allocate \(bytes) bytes")
-        }
+        let raw = AlignedMemory.allocate(bytes: elements * MemoryLayout<Float>.stride, for: "Workspace")
         let pointer = raw.bindMemory(to: Float.self, capacity: elements)
         base = pointer
         capacity = elements
