@@ -12,8 +12,9 @@ public final class Add: Layer {
     public let fusedReLU: Bool
     /// Whether the sum is written over the first input.
     public let overwritesFirstInput: Bool
+    /// The output, kept for backward only with the fused ReLU, whose mask it is.
     private var output: Tensor?
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     /// A residual sum; `relu` fuses the ReLU that follows it in a ResNet block, `overwritingFirstInput` stores the
     /// sum in the first input's buffer.
@@ -23,7 +24,7 @@ public final class Add: Layer {
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -34,22 +35,26 @@ public final class Add: Layer {
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
-        let y = overwritesFirstInput ? inputs[0] : Tensor.reusing(output, shape: inputs[0].shape)
+        let y = overwritesFirstInput ? inputs[0] : pool.tensor(shape: inputs[0].shape)
         if fusedReLU {
             Elementwise.addReLU(inputs[0].pointer, inputs[1].pointer, y.pointer, count: y.count)
         } else {
             Elementwise.add(inputs[0].pointer, inputs[1].pointer, y.pointer, count: y.count)
         }
-        output = y
+        output = fusedReLU ? y : nil
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard fusedReLU else { return [outputGradient, outputGradient] }
         // The output is positive exactly where the sum was, so it masks the gradient as the sum would.
-        let dx = gradients.tensor(shape: outputGradient.shape)
+        let dx = pool.tensor(shape: outputGradient.shape)
         Elementwise.reluBackward(input: output!.pointer, outputGradient: outputGradient.pointer,
                                  inputGradient: dx.pointer, count: dx.count)
         return [dx, dx]
+    }
+
+    public func releaseCaches() {
+        output = nil
     }
 }
