@@ -221,7 +221,11 @@ public final class Model {
             }
             entry.layer.releaseCaches()
             for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
-                accumulate(inputGradient, into: input.index)
+                // The layer's own output gradient passed through (a plain sum, a reshape) or one tensor returned
+                // for both inputs is shared; any other input gradient is the node's alone.
+                let shared = inputGradient.storage === gradient.storage
+                    || inputGradients.count { $0.storage === inputGradient.storage } > 1
+                accumulate(inputGradient, into: input.index, shared: shared)
             }
             // Consumed: the pool may hand its buffer to the next layer once nothing else refers to it.
             outputGradients[index] = nil
@@ -229,19 +233,22 @@ public final class Model {
     }
 
     /// Adds a gradient arriving at node `index`; a node read by several layers (a residual branch point) sums them
-    /// in a buffer of its own, since the first arrival belongs to the layer that produced it.
-    private func accumulate(_ gradient: Tensor, into index: Int) {
+    /// in a tensor that is its alone, so that the next arrival can be added in place.
+    private func accumulate(_ gradient: Tensor, into index: Int, shared: Bool) {
         guard let existing = outputGradients[index] else {
             outputGradients[index] = gradient
+            gradientIsOwned[index] = !shared
             return
         }
-        if !gradientIsOwned[index] {
-            // From the pool: the sum's storage goes back to it once the node's layer has consumed it.
-            let owned = memory.pool.tensor(shape: existing.shape)
-            owned.copy(from: existing)
-            outputGradients[index] = owned
-            gradientIsOwned[index] = true
+        if gradientIsOwned[index] {
+            Elementwise.addInPlace(existing.pointer, gradient.pointer, count: gradient.count)
+            return
         }
-        Elementwise.addInPlace(outputGradients[index]!.pointer, gradient.pointer, count: gradient.count)
+        // Into the arrival when it is the node's alone, else into a tensor from the pool, whose storage goes back
+        // to it once the node's layer has consumed the sum.
+        let sum = shared ? memory.pool.tensor(shape: gradient.shape) : gradient
+        Elementwise.add(existing.pointer, gradient.pointer, sum.pointer, count: sum.count)
+        outputGradients[index] = sum
+        gradientIsOwned[index] = true
     }
 }
