@@ -5,11 +5,10 @@ import Engine
 /// `forward` caches what `backward` needs (its input, its output, a mask), replacing what the previous forward
 /// cached, until `releaseCaches`; `backward` takes the gradient of the loss with respect to the output, adds (`+=`)
 /// the gradients of the layer's parameters into its bound gradient views (the caller zeroes them once per step),
-/// and returns the gradient with respect to each input. Layers never modify their inputs, except a residual sum
-/// told to overwrite its first (`Add(overwritingFirstInput:)`). Forward outputs and input gradients come from the
-/// layer's `TensorPool`, which recycles storage only once nothing else refers to it: they stay valid while the
-/// caller holds them. An input gradient is the caller's to write into unless it is the output gradient passed
-/// through (or a view of it) or one tensor returned for both inputs.
+/// and returns the gradient with respect to each input. Layers never modify their inputs. Forward outputs and
+/// input gradients come from the layer's `TensorPool`, which recycles storage only once nothing else refers to
+/// it: they stay valid while the caller holds them. An input gradient is the caller's to write into unless it is
+/// the output gradient passed through (or a view of it) or one tensor returned for both inputs.
 public protocol Layer: AnyObject {
     /// The trainable parameters the layer needs, named as torchvision names them (`weight`, `bias`).
     var parameterSpecs: [ParameterSpec] { get }
