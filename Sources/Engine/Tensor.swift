@@ -99,8 +99,8 @@ public struct Tensor: @unchecked Sendable {
 extension Tensor {
     /// A tensor of the given shape whose storage is reused when it is large enough.
     ///
-    /// Layers keep their outputs and gradients across steps; this returns `cached` reshaped when its storage
-    /// already fits, so the steady state of training allocates nothing.
+    /// For a buffer its owner keeps from call to call (the trainer's evaluation loss gradient): `cached` reshaped
+    /// when its storage already fits, so repeated calls allocate nothing.
     public static func reusing(_ cached: Tensor?, shape: [Int]) -> Tensor {
         let needed = elementCount(shape)
         if let cached, cached.offset == 0, cached.storage.count >= needed, cached.storage.count <= 2 * needed + 64 {

@@ -23,11 +23,16 @@ public final class Model {
     /// Where each named buffer lies in `buffers`.
     public let bufferSegments: [BufferSegment]
 
-    private var outputs: [Tensor?]
     private var outputGradients: [Tensor?]
     private var gradientIsOwned: [Bool]
-    /// The layers' shared scratch and gradient pool, which also holds the sums at residual branch points.
+    /// The layers' shared scratch and tensor pool, which also holds the sums at residual branch points.
     private let memory: SharedMemory
+    /// For each graph entry, the nodes it is the last to read (itself when nothing reads it), whose outputs a forward
+    /// pass drops after it; the network's output is left to the caller.
+    private let lastReads: [[Int]]
+    /// Whether the layers hold what the last forward cached for a backward pass: after a training forward, until
+    /// the backward pass.
+    private var cachesForBackward = false
     /// Where each graph entry's first parameter lies in the flat buffers; nil for entries without parameters.
     private let firstParameterOffsets: [Int?]
 
@@ -101,7 +106,13 @@ public final class Model {
         self.bufferSegments = bufferSegments
         self.firstParameterOffsets = firstParameterOffsets
         let n = graph.entries.count
-        outputs = Array(repeating: nil, count: n)
+        var lastReader = Array(0..<n)
+        for (index, entry) in graph.entries.enumerated() {
+            for input in entry.inputs where input.index >= 0 { lastReader[input.index] = index }
+        }
+        var lastReads = Array(repeating: [Int](), count: n)
+        for node in 0..<(n - 1) { lastReads[lastReader[node]].append(node) }
+        self.lastReads = lastReads
         outputGradients = Array(repeating: nil, count: n)
         gradientIsOwned = Array(repeating: false, count: n)
     }
@@ -149,9 +160,14 @@ public final class Model {
     }
 
     /// Runs the network on a batch `input` [N, inputShape...] and returns its output [N, outputShape...].
+    ///
+    /// A node's output goes back to the pool once the last layer reading it has run, unless a layer cached it for
+    /// its backward pass; an evaluation forward, which no backward follows, lets the layers keep nothing, so that
+    /// it holds only the outputs not yet read.
     public func forward(_ input: Tensor, context: ForwardContext) -> Tensor {
         precondition(Array(input.shape.dropFirst()) == inputShape,
                      "Model: input \(input.shape) does not match samples of \(inputShape)")
+        var outputs = [Tensor?](repeating: nil, count: graph.entries.count)
         var layerContext = context
         for (index, entry) in graph.entries.enumerated() {
             let inputs = entry.inputs.map { $0.index < 0 ? input : outputs[$0.index]! }
@@ -159,17 +175,25 @@ public final class Model {
             let start = profile.map { _ in ContinuousClock.now }
             outputs[index] = entry.layer.forward(inputs, context: layerContext)
             if let profile, let start { profile.addForward(index, Self.seconds(since: start)) }
+            if context.mode == .evaluation { entry.layer.releaseCaches() }
+            for node in lastReads[index] { outputs[node] = nil }
         }
+        cachesForBackward = context.mode == .training
         return outputs[graph.entries.count - 1]!
     }
 
-    /// Back-propagates `outputGradient` (the gradient of the loss with respect to the last forward's output),
-    /// adding the parameter gradients into `gradients`.
+    /// Back-propagates `outputGradient` (the gradient of the loss with respect to the last forward's output, which
+    /// must be a training forward), adding the parameter gradients into `gradients`.
+    ///
+    /// Each layer's caches are released after its backward, so that the activations it consumed go back to the
+    /// pool for the gradients of the layers below; a second backward needs another forward.
     ///
     /// Parameters lie in graph order and layers run in reverse, so after each layer that holds parameters the
     /// gradients from its first parameter to the end of the buffer are final: `gradientsReady` is told that offset
     /// (a gradient reducer starts sending them while the earlier layers compute).
     public func backward(_ outputGradient: Tensor, gradientsReady: (_ offset: Int) -> Void = { _ in }) {
+        precondition(cachesForBackward, "Model: backward without a training forward since the last backward")
+        cachesForBackward = false
         let n = graph.entries.count
         for index in 0..<n {
             outputGradients[index] = nil
@@ -177,10 +201,13 @@ public final class Model {
         }
         outputGradients[n - 1] = outputGradient
         for index in stride(from: n - 1, through: 0, by: -1) {
+            let entry = graph.entries[index]
             defer { if let offset = firstParameterOffsets[index] { gradientsReady(offset) } }
             // A node nothing downstream depends on (its output unused) contributes no gradient.
-            guard let gradient = outputGradients[index] else { continue }
-            let entry = graph.entries[index]
+            guard let gradient = outputGradients[index] else {
+                entry.layer.releaseCaches()
+                continue
+            }
             let needsInputGradient = entry.inputs.contains { $0.index >= 0 }
             let inputGradients: [Tensor]
             if let profile {
@@ -192,8 +219,13 @@ public final class Model {
             } else {
                 inputGradients = entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
             }
+            entry.layer.releaseCaches()
             for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
-                accumulate(inputGradient, into: input.index)
+                // The layer's own output gradient passed through (a plain sum, a reshape) or one tensor returned
+                // for both inputs is shared; any other input gradient is the node's alone.
+                let shared = inputGradient.storage === gradient.storage
+                    || inputGradients.count { $0.storage === inputGradient.storage } > 1
+                accumulate(inputGradient, into: input.index, shared: shared)
             }
             // Consumed: the pool may hand its buffer to the next layer once nothing else refers to it.
             outputGradients[index] = nil
@@ -201,19 +233,22 @@ public final class Model {
     }
 
     /// Adds a gradient arriving at node `index`; a node read by several layers (a residual branch point) sums them
-    /// in a buffer of its own, since the first arrival belongs to the layer that produced it.
-    private func accumulate(_ gradient: Tensor, into index: Int) {
+    /// in a tensor that is its alone, so that the next arrival can be added in place.
+    private func accumulate(_ gradient: Tensor, into index: Int, shared: Bool) {
         guard let existing = outputGradients[index] else {
             outputGradients[index] = gradient
+            gradientIsOwned[index] = !shared
             return
         }
-        if !gradientIsOwned[index] {
-            // From the pool: the sum's storage goes back to it once the node's layer has consumed it.
-            let owned = memory.gradients.tensor(shape: existing.shape)
-            owned.copy(from: existing)
-            outputGradients[index] = owned
-            gradientIsOwned[index] = true
+        if gradientIsOwned[index] {
+            Elementwise.addInPlace(existing.pointer, gradient.pointer, count: gradient.count)
+            return
         }
-        Elementwise.addInPlace(outputGradients[index]!.pointer, gradient.pointer, count: gradient.count)
+        // Into the arrival when it is the node's alone, else into a tensor from the pool, whose storage goes back
+        // to it once the node's layer has consumed the sum.
+        let sum = shared ? memory.pool.tensor(shape: gradient.shape) : gradient
+        Elementwise.add(existing.pointer, gradient.pointer, sum.pointer, count: sum.count)
+        outputGradients[index] = sum
+        gradientIsOwned[index] = true
     }
 }

@@ -7,8 +7,7 @@ public final class AdaptiveAvgPool2D: Layer {
     /// The output height and width.
     public let outputHeight: Int, outputWidth: Int
     private var inputShape: [Int] = []
-    private var output: Tensor?
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     public init(outputHeight: Int, outputWidth: Int) {
         precondition(outputHeight >= 1 && outputWidth >= 1, "AdaptiveAvgPool2D: output \(outputHeight)x\(outputWidth)")
@@ -17,7 +16,7 @@ public final class AdaptiveAvgPool2D: Layer {
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -44,7 +43,7 @@ public final class AdaptiveAvgPool2D: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
         let x = inputs[0]
         let (planes, height, width) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
-        let y = Tensor.reusing(output, shape: [x.shape[0], x.shape[1], outputHeight, outputWidth])
+        let y = pool.tensor(shape: [x.shape[0], x.shape[1], outputHeight, outputWidth])
         for plane in 0..<planes {
             let source = x.pointer + plane * height * width
             let target = y.pointer + plane * outputHeight * outputWidth
@@ -55,14 +54,13 @@ public final class AdaptiveAvgPool2D: Layer {
             }
         }
         inputShape = x.shape
-        output = y
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
         let (planes, height, width) = (inputShape[0] * inputShape[1], inputShape[2], inputShape[3])
-        let dx = gradients.tensor(shape: inputShape)
+        let dx = pool.tensor(shape: inputShape)
         dx.pointer.update(repeating: 0, count: dx.count)
         for plane in 0..<planes {
             let source = outputGradient.pointer + plane * outputHeight * outputWidth

@@ -1,29 +1,25 @@
 import Engine
 
 /// Sums two inputs of the same shape: the merge of a residual block, optionally with the ReLU that follows it fused
-/// in (y = max(a + b, 0)), which spares the activation layer's output buffer and a pass over it.
+/// in (y = max(a + b, 0)), which spares a pass over the sum and the activation layer's buffer.
 ///
-/// With `overwritingFirstInput` the sum is written over the first input, as PyTorch's `out += identity` does in a
-/// ResNet block: one activation-sized buffer less per block (ResNet-50, batch 16: 350 MB). The first input must be
-/// read by no other layer, and its producer's backward pass must not need it (a batch norm without a fused ReLU
-/// needs only its own input).
+/// The sum takes a buffer from the pool, to which a ResNet block's first input (its last batch norm's output, which
+/// nothing else reads) goes back once summed: writing over it, as PyTorch's `out += identity` does, would save no
+/// memory (ResNet-50's peak is lower without).
 public final class Add: Layer {
     /// Whether the sum goes through a ReLU in the same pass.
     public let fusedReLU: Bool
-    /// Whether the sum is written over the first input.
-    public let overwritesFirstInput: Bool
+    /// The output, kept for backward only with the fused ReLU, whose mask it is.
     private var output: Tensor?
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
-    /// A residual sum; `relu` fuses the ReLU that follows it in a ResNet block, `overwritingFirstInput` stores the
-    /// sum in the first input's buffer.
-    public init(relu: Bool = false, overwritingFirstInput: Bool = false) {
+    /// A residual sum; `relu` fuses the ReLU that follows it in a ResNet block.
+    public init(relu: Bool = false) {
         self.fusedReLU = relu
-        self.overwritesFirstInput = overwritingFirstInput
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -34,22 +30,26 @@ public final class Add: Layer {
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
-        let y = overwritesFirstInput ? inputs[0] : Tensor.reusing(output, shape: inputs[0].shape)
+        let y = pool.tensor(shape: inputs[0].shape)
         if fusedReLU {
             Elementwise.addReLU(inputs[0].pointer, inputs[1].pointer, y.pointer, count: y.count)
         } else {
             Elementwise.add(inputs[0].pointer, inputs[1].pointer, y.pointer, count: y.count)
         }
-        output = y
+        output = fusedReLU ? y : nil
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard fusedReLU else { return [outputGradient, outputGradient] }
         // The output is positive exactly where the sum was, so it masks the gradient as the sum would.
-        let dx = gradients.tensor(shape: outputGradient.shape)
+        let dx = pool.tensor(shape: outputGradient.shape)
         Elementwise.reluBackward(input: output!.pointer, outputGradient: outputGradient.pointer,
                                  inputGradient: dx.pointer, count: dx.count)
         return [dx, dx]
+    }
+
+    public func releaseCaches() {
+        output = nil
     }
 }

@@ -27,9 +27,8 @@ public final class BatchNorm: Layer {
     private var means: [Float]
     private var inverseStd: [Float]
     private var mode = Mode.training
-    private var output: Tensor?
     private let workspace = Workspace()
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     /// When set, training statistics and their gradients are summed over the ranks (synchronised batch norm).
     public var crossRank: (any CrossRankSum)?
@@ -50,7 +49,7 @@ public final class BatchNorm: Layer {
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public var parameterSpecs: [ParameterSpec] {
@@ -88,7 +87,7 @@ public final class BatchNorm: Layer {
         let x = inputs[0]
         let (n, s) = (x.shape[0], x.count / (x.shape[0] * channels))
         let m = n * s
-        let y = Tensor.reusing(output, shape: x.shape)
+        let y = pool.tensor(shape: x.shape)
         mode = context.mode
         let sums = workspace.buffer(count: channels)
 
@@ -122,7 +121,6 @@ public final class BatchNorm: Layer {
                                      gammas: gamma.pointer, betas: beta.pointer, relu: fusedReLU, batch: n,
                                      channels: channels, spatial: s)
         input = x
-        output = y
         return y
     }
 
@@ -148,7 +146,7 @@ public final class BatchNorm: Layer {
             Elementwise.copy(dgamma, meanGradientDots, count: channels)
             sumOverRanks(meanGradients, meanGradientDots)
         }
-        let dx = gradients.tensor(shape: dy.shape)
+        let dx = pool.tensor(shape: dy.shape)
         for c in 0..<channels {
             scales[c] = gamma.pointer[c] * inverseStd[c]
             // Training: dx = gamma / std * (dy - mean(dy) - xhat * mean(dy * xhat)), the batch statistics depend
@@ -161,6 +159,10 @@ public final class BatchNorm: Layer {
                                          meanGradientDots: meanGradientDots, inputGradient: dx.pointer, batch: n,
                                          channels: channels, spatial: s)
         return [dx]
+    }
+
+    public func releaseCaches() {
+        input = nil
     }
 
     /// Sums `sums` (one per channel) and `count` over the ranks when `crossRank` is set; returns the summed count.

@@ -8,8 +8,7 @@ public final class ChannelPadShortcut: Layer {
     /// The spatial subsampling factor.
     public let stride: Int
     private var inputShape: [Int] = []
-    private var output: Tensor?
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     public init(outChannels: Int, stride: Int) {
         self.outChannels = outChannels
@@ -17,7 +16,7 @@ public final class ChannelPadShortcut: Layer {
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -33,16 +32,15 @@ public final class ChannelPadShortcut: Layer {
         let x = inputs[0]
         inputShape = x.shape
         let shape = try! outputShape(for: [x.shape])
-        let y = Tensor.reusing(output, shape: shape)
+        let y = pool.tensor(shape: shape)
         y.fill(0)
         copy(x, into: y, forward: true)
-        output = y
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
-        let dx = gradients.tensor(shape: inputShape)
+        let dx = pool.tensor(shape: inputShape)
         dx.fill(0)
         copy(dx, into: outputGradient, forward: false)
         return [dx]

@@ -16,9 +16,8 @@ public final class Conv2D: Layer {
     private var weight = Tensor(zeros: [0]), weightGradient = Tensor(zeros: [0])
     private var bias: Tensor?, biasGradient: Tensor?
     private var input: Tensor?
-    private var output: Tensor?
     private var workspace = Workspace()
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     /// A square convolution; initialised as PyTorch does unless told otherwise.
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
@@ -52,7 +51,7 @@ public final class Conv2D: Layer {
     /// layer.
     public func share(_ memory: SharedMemory) {
         workspace = memory.workspace
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -71,16 +70,15 @@ public final class Conv2D: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
         let x = inputs[0]
         let size = geometry.outputSize(height: x.shape[2], width: x.shape[3])
-        let y = Tensor.reusing(output, shape: [x.shape[0], outChannels, size.height, size.width])
+        let y = pool.tensor(shape: [x.shape[0], outChannels, size.height, size.width])
         Convolution.forward(input: x, weight: weight, bias: bias, geometry: geometry, output: y, workspace: workspace)
         input = x
-        output = y
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         let x = input!
-        let dx = needsInputGradient ? gradients.tensor(shape: x.shape) : nil
+        let dx = needsInputGradient ? pool.tensor(shape: x.shape) : nil
         if LayerProfile.isTimingBackward {
             // Profiled: the two gradients apart, so that each is timed (the same arithmetic as together).
             LayerProfile.timeWeightGradient {
@@ -99,5 +97,9 @@ public final class Conv2D: Layer {
         }
         guard let dx else { return [] }
         return [dx]
+    }
+
+    public func releaseCaches() {
+        input = nil
     }
 }

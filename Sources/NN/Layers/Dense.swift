@@ -14,9 +14,8 @@ public final class Dense: Layer {
     private var weight = Tensor(zeros: [0]), weightGradient = Tensor(zeros: [0])
     private var bias: Tensor?, biasGradient: Tensor?
     private var input: Tensor?
-    private var output: Tensor?
     private let workspace = Workspace()
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     /// A layer from `inFeatures` to `outFeatures`, initialised as PyTorch does unless told otherwise.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
@@ -29,7 +28,7 @@ public final class Dense: Layer {
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public var parameterSpecs: [ParameterSpec] {
@@ -58,13 +57,12 @@ public final class Dense: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
         let x = inputs[0]
         let n = x.shape[0]
-        let y = Tensor.reusing(output, shape: [n, outFeatures])
+        let y = pool.tensor(shape: [n, outFeatures])
         gemm(.none, .transposed, m: n, n: outFeatures, k: inFeatures, a: x.pointer, b: weight.pointer, c: y.pointer)
         if let bias {
             Elementwise.addChannelBias(y.pointer, bias: bias.pointer, batch: n, channels: outFeatures, spatial: 1)
         }
         input = x
-        output = y
         return y
     }
 
@@ -81,8 +79,12 @@ public final class Dense: Layer {
         }
         guard needsInputGradient else { return [] }
         // dX = dY W
-        let dx = gradients.tensor(shape: x.shape)
+        let dx = pool.tensor(shape: x.shape)
         gemm(.none, .none, m: n, n: inFeatures, k: outFeatures, a: dy.pointer, b: weight.pointer, c: dx.pointer)
         return [dx]
+    }
+
+    public func releaseCaches() {
+        input = nil
     }
 }

@@ -8,8 +8,7 @@ public final class Dropout: Layer {
     /// The probability of zeroing an element.
     public let probability: Float
     private var mask: Tensor?
-    private var output: Tensor?
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     public init(probability: Float) {
         precondition(probability >= 0 && probability < 1, "Dropout: probability \(probability) is not in [0, 1)")
@@ -17,7 +16,7 @@ public final class Dropout: Layer {
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -30,7 +29,7 @@ public final class Dropout: Layer {
             mask = nil
             return x
         }
-        let m = Tensor.reusing(mask, shape: x.shape)
+        let m = pool.tensor(shape: x.shape)
         precondition(context.sampleIndices.count == x.shape[0],
                      "Dropout: \(context.sampleIndices.count) sample indices for a batch of \(x.shape[0])")
         let perSample = x.count / x.shape[0]
@@ -42,18 +41,21 @@ public final class Dropout: Layer {
             philox.fillUniform(rowMask, count: perSample, stream: stream, start: UInt64(sample) * UInt64(perSample))
             for j in 0..<perSample { rowMask[j] = rowMask[j] < probability ? 0 : keep }
         }
-        let y = Tensor.reusing(output, shape: x.shape)
+        let y = pool.tensor(shape: x.shape)
         Elementwise.multiply(x.pointer, m.pointer, y.pointer, count: x.count)
         mask = m
-        output = y
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
         guard let mask else { return [outputGradient] }
-        let dx = gradients.tensor(shape: outputGradient.shape)
+        let dx = pool.tensor(shape: outputGradient.shape)
         Elementwise.multiply(outputGradient.pointer, mask.pointer, dx.pointer, count: dx.count)
         return [dx]
+    }
+
+    public func releaseCaches() {
+        mask = nil
     }
 }

@@ -3,8 +3,7 @@ import Engine
 /// Averages each channel over all positions: [N, C, H, W] -> [N, C] (torchvision's `avgpool` then `flatten`).
 public final class GlobalAvgPool2D: Layer {
     private var inputShape: [Int] = []
-    private var output: Tensor?
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     public init() {}
 
@@ -15,21 +14,20 @@ public final class GlobalAvgPool2D: Layer {
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
         let x = inputs[0]
-        let y = Tensor.reusing(output, shape: [x.shape[0], x.shape[1]])
+        let y = pool.tensor(shape: [x.shape[0], x.shape[1]])
         Pooling.globalAverageForward(input: x, output: y)
         inputShape = x.shape
-        output = y
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
-        let dx = gradients.tensor(shape: inputShape)
+        let dx = pool.tensor(shape: inputShape)
         Pooling.globalAverageBackward(outputGradient: outputGradient, inputGradient: dx)
         return [dx]
     }

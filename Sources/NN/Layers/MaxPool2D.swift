@@ -6,8 +6,7 @@ public final class MaxPool2D: Layer {
     public let geometry: WindowGeometry
     private var inputShape: [Int] = []
     private var argmax: [Int32] = []
-    private var output: Tensor?
-    private var gradients = GradientPool()
+    private var pool = TensorPool()
 
     /// Pooling with a `kernel` x `kernel` window; the stride defaults to the kernel size, as in PyTorch.
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
@@ -15,7 +14,7 @@ public final class MaxPool2D: Layer {
     }
 
     public func share(_ memory: SharedMemory) {
-        gradients = memory.gradients
+        pool = memory.pool
     }
 
     public func outputShape(for inputShapes: [[Int]]) throws(ShapeError) -> [Int] {
@@ -26,19 +25,18 @@ public final class MaxPool2D: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
         let x = inputs[0]
         let size = geometry.outputSize(height: x.shape[2], width: x.shape[3])
-        let y = Tensor.reusing(output, shape: [x.shape[0], x.shape[1], size.height, size.width])
+        let y = pool.tensor(shape: [x.shape[0], x.shape[1], size.height, size.width])
         if argmax.count != y.count { argmax = Array(repeating: 0, count: y.count) }
         argmax.withUnsafeMutableBufferPointer {
             Pooling.maxForward(input: x, geometry: geometry, output: y, argmax: $0.baseAddress!)
         }
         inputShape = x.shape
-        output = y
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
-        let dx = gradients.tensor(shape: inputShape)
+        let dx = pool.tensor(shape: inputShape)
         argmax.withUnsafeBufferPointer {
             Pooling.maxBackward(outputGradient: outputGradient, argmax: $0.baseAddress!, inputGradient: dx)
         }

@@ -51,8 +51,7 @@ extension ModelZoo {
         y = graph.add("\(prefix).bn2", BatchNorm(planes), y)
         let identity = downsample(graph, x, prefix: prefix, inPlanes: inPlanes, outPlanes: planes, stride: stride,
                                   shortcut: shortcut)
-        // bn2's output feeds the sum alone, and its backward needs only its input: the sum may overwrite it.
-        return graph.add("\(prefix).add", Add(relu: true, overwritingFirstInput: true), y, identity)
+        return graph.add("\(prefix).add", Add(relu: true), y, identity)
     }
 
     /// 1x1 reduce, 3x3 (strided), 1x1 expand by 4, and a shortcut.
@@ -66,8 +65,7 @@ extension ModelZoo {
         y = graph.add("\(prefix).bn3", BatchNorm(planes * 4), y)
         let identity = downsample(graph, x, prefix: prefix, inPlanes: inPlanes, outPlanes: planes * 4, stride: stride,
                                   shortcut: .projection)
-        // bn3's output feeds the sum alone, and its backward needs only its input: the sum may overwrite it.
-        return graph.add("\(prefix).add", Add(relu: true, overwritingFirstInput: true), y, identity)
+        return graph.add("\(prefix).add", Add(relu: true), y, identity)
     }
 
     /// The shortcut branch: the input itself when shapes agree, else a projection (1x1 convolution and batch
