@@ -12,9 +12,8 @@ import CPrefetch
 /// one panel of the image (channels x 3 vectors) in L1 or L2 while the tile walks down the output channels. The
 /// positions are taken over the whole batch, image after image, so that 14x14 and 7x7 images fill the panels: a
 /// panel that spans two images (or ends the batch) is copied into a zero-padded one first, so that no tile tests
-/// bounds.
-/// The image's rows lie far apart, too many streams for the hardware prefetchers: the first tiles of a panel ask
-/// for the next panel's cache lines, one per input channel, while they compute.
+/// bounds. The image's rows lie far apart, too many streams for the hardware prefetchers: the first tiles of a
+/// panel ask for the next panel's cache lines, one per input channel, while they compute.
 ///
 /// With AVX-512 the tile is 8 channels x 3 vectors of 16 (24 of the 32 registers hold sums), with AVX2 4 x 3
 /// vectors of 8 (12 of 16).
