@@ -429,10 +429,10 @@ public enum Convolution {
 
 /// The weight's side of the unfolded GEMMs: `rows` x `depth`, packed for the pointwise products when its rows fill
 /// their register tiles and it fits in L2 beside a panel, multiplied by OpenBLAS otherwise. The products read the
-/// unfolded images in place where OpenBLAS packs them again: ResNet-20's strided layers ran 39-42 GFLOP/s against
-/// 30-37 forward and 38-42 against 35 for the input gradient, ResNet-50's 128-channel one 64-86 against 79-82.
-/// Larger weights stream through L2 once per panel and evict it: ResNet-50's 256-channel strided layer ran 57-80
-/// against 99-104. (The weight gradient, whose result is the weight's shape, stays with OpenBLAS.)
+/// unfolded images in place where OpenBLAS packs them again: alternating in one process, ResNet-20's strided
+/// layers ran 41-51 GFLOP/s against 28-50 forward (the input gradient about even), ResNet-50's 128-channel one
+/// 76-93 against 86. Larger weights stream through L2 once per panel and evict it: ResNet-50's 256-channel strided
+/// layer ran 57-80 against 99-104. (The weight gradient, whose result is the weight's shape, stays with OpenBLAS.)
 struct ProductWeight {
     let rows: Int, depth: Int
     /// Whether the rows are the weight's columns: the weight (depth, rows) is used transposed.
