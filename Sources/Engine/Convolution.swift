@@ -431,8 +431,8 @@ public enum Convolution {
 /// their register tiles and it fits in L2 beside a panel, multiplied by OpenBLAS otherwise. The products read the
 /// unfolded images in place where OpenBLAS packs them again: alternating in one process, ResNet-20's strided
 /// layers ran 41-51 GFLOP/s against 28-50 forward (the input gradient about even), ResNet-50's 128-channel one
-/// 76-93 against 86. Larger weights stream through L2 once per panel and evict it: ResNet-50's 256-channel strided
-/// layer ran 57-80 against 99-104. (The weight gradient, whose result is the weight's shape, stays with OpenBLAS.)
+/// 76-93 against 86. With larger weights, which stream from L3 for every panel, ResNet-50's 256- and 512-channel
+/// strided layers ran at or below OpenBLAS (forward 67-100 against 79-91, input gradient 66-94 against 88-111). (The weight gradient, whose result is the weight's shape, stays with OpenBLAS.)
 struct ProductWeight {
     let rows: Int, depth: Int
     /// Whether the rows are the weight's columns: the weight (depth, rows) is used transposed.

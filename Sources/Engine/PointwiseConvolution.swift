@@ -8,8 +8,9 @@ import CPrefetch
 /// rows are contiguous positions), so only the small weight is packed, once per call: rows of `rows` output
 /// channels interleaved, so that a tile's weights for one input channel are one short contiguous run. A register
 /// tile of `rows` output channels x 3 vectors of positions accumulates over every input channel: per channel it
-/// loads 3 vectors of the image and broadcasts `rows` weights for 3 * rows FMAs. The packed weight stays in L2 and
-/// one panel of the image (channels x 3 vectors) in L1 or L2 while the tile walks down the output channels. The
+/// loads 3 vectors of the image and broadcasts `rows` weights for 3 * rows FMAs. A panel of the image (3 vectors
+/// of positions) is taken 128 input channels at a time, which stay in L1 while the tiles walk down the output
+/// channels and the packed weight streams past, each chunk's sums added to the last's. The
 /// positions are taken over the whole batch, image after image, so that 14x14 and 7x7 images fill the panels: a
 /// panel that spans two images (or ends the batch) is copied into a zero-padded one first, so that no tile tests
 /// bounds. The image's rows lie far apart, too many streams for the hardware prefetchers: the first tiles of a
@@ -62,6 +63,8 @@ enum PointwiseConvolution {
     /// multiplies its groups of unfolded images this way too.
     struct Product {
         let rows: Int, depth: Int, columns: Int
+        /// Input channels per pass of a panel read in place: 128 x 3 vectors of 16 floats is half of L1.
+        static let chunk = 128
 
         /// Rows of the register tiles on this CPU: a product's rows must be a multiple of them.
         static var tileRows: Int { CPUFeatures.hasAVX512 ? Tile8x3<SIMD16<Float>>.rows : Tile4x3<SIMD8<Float>>.rows }
@@ -161,12 +164,18 @@ enum PointwiseConvolution {
                     let x = sourcePanel(p)
                     let y = b.target + first / columns * b.targetStride + first % columns
                     let next = p + 1 < panels.upperBound && inPlace(p + 1) ? sourcePanel(p + 1) : nil
-                    for m0 in stride(from: 0, to: rows, by: T.rows) {
-                        // Tile t < lines asks for line t of the next panel's rows; the others for their own again.
-                        let t = m0 / T.rows
-                        T.multiply(packed: packed + m0 * depth, depth: depth, source: x, sourceStride: columns,
-                                   ahead: t < lines ? (next ?? x) + 16 * t : x, bias: bias.map { $0 + m0 },
-                                   into: y + m0 * columns, targetStride: columns)
+                    // By chunks of input channels, so that the panel's rows stay in L1 while the tiles walk down
+                    // the output channels and the weight streams past; each chunk's sums are added to the last's.
+                    for k0 in stride(from: 0, to: depth, by: Self.chunk) {
+                        let chunk = min(Self.chunk, depth - k0), xk = x + k0 * columns
+                        for m0 in stride(from: 0, to: rows, by: T.rows) {
+                            // Tile t < lines asks for line t of the next panel's rows; the others for their own.
+                            let t = m0 / T.rows
+                            let ahead = t < lines ? (next.map { $0 + k0 * columns } ?? xk) + 16 * t : xk
+                            T.multiply(packed: packed + m0 * depth + k0 * T.rows, depth: chunk, source: xk,
+                                       sourceStride: columns, ahead: ahead, bias: k0 == 0 ? bias.map { $0 + m0 } : nil,
+                                       accumulates: k0 > 0, into: y + m0 * columns, targetStride: columns)
+                        }
                     }
                     continue
                 }
@@ -183,7 +192,8 @@ enum PointwiseConvolution {
                 }
                 for m0 in stride(from: 0, to: rows, by: T.rows) {
                     T.multiply(packed: packed + m0 * depth, depth: depth, source: gathered, sourceStride: width,
-                               ahead: gathered, bias: bias.map { $0 + m0 }, into: tile, targetStride: width)
+                               ahead: gathered, bias: bias.map { $0 + m0 }, accumulates: false, into: tile,
+                               targetStride: width)
                     forEachRun(from: first, width: width, images: b.images) { image, column, count, offset in
                         for i in 0..<T.rows {
                             (b.target + image * b.targetStride + (m0 + i) * columns + column)
@@ -202,11 +212,12 @@ protocol PointwiseTile {
     static var rows: Int { get }
     /// Columns of the tile: 3 vectors.
     static var columns: Int { get }
-    /// target[i, 0..<columns] = bias[i] + Σ_k packed[k * rows + i] * source[k, 0..<columns] for the tile's rows i
-    /// (rows `targetStride` apart, source rows `sourceStride` apart), prefetching the line at `ahead` of every source
-    /// row.
+    /// target[i, 0..<columns] (+)= bias[i] + Σ_k packed[k * rows + i] * source[k, 0..<columns] for the tile's rows i
+    /// (rows `targetStride` apart, source rows `sourceStride` apart), added to the target when `accumulates`,
+    /// prefetching the line at `ahead` of every source row.
     static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
-                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into target: UnsafeMutablePointer<Float>, targetStride: Int)
+                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
+                         into target: UnsafeMutablePointer<Float>, targetStride: Int)
 }
 
 @inline(__always)
@@ -226,8 +237,8 @@ struct Tile8x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
     static var columns: Int { 3 * V.scalarCount }
 
     static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
-                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into target: UnsafeMutablePointer<Float>,
-                         targetStride: Int) {
+                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
+                         into target: UnsafeMutablePointer<Float>, targetStride: Int) {
         @inline(__always) func start(_ i: Int) -> V { bias.map { V(repeating: $0[i]) } ?? V() }
         var a0 = start(0), a1 = start(1), a2 = start(2), a3 = start(3)
         var a4 = start(4), a5 = start(5), a6 = start(6), a7 = start(7)
@@ -252,7 +263,11 @@ struct Tile8x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
         }
         @inline(__always) func put(_ i: Int, _ a: V, _ b: V, _ c: V) {
             let row = target + i * targetStride
-            store(a, row); store(b, row + n); store(c, row + 2 * n)
+            if accumulates {
+                store(load(row) + a, row); store(load(row + n) + b, row + n); store(load(row + 2 * n) + c, row + 2 * n)
+            } else {
+                store(a, row); store(b, row + n); store(c, row + 2 * n)
+            }
         }
         put(0, a0, b0, c0); put(1, a1, b1, c1); put(2, a2, b2, c2); put(3, a3, b3, c3)
         put(4, a4, b4, c4); put(5, a5, b5, c5); put(6, a6, b6, c6); put(7, a7, b7, c7)
@@ -265,8 +280,8 @@ struct Tile4x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
     static var columns: Int { 3 * V.scalarCount }
 
     static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
-                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, into target: UnsafeMutablePointer<Float>,
-                         targetStride: Int) {
+                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
+                         into target: UnsafeMutablePointer<Float>, targetStride: Int) {
         @inline(__always) func start(_ i: Int) -> V { bias.map { V(repeating: $0[i]) } ?? V() }
         var a0 = start(0), a1 = start(1), a2 = start(2), a3 = start(3)
         var b0 = a0, b1 = a1, b2 = a2, b3 = a3
@@ -286,7 +301,11 @@ struct Tile4x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
         }
         @inline(__always) func put(_ i: Int, _ a: V, _ b: V, _ c: V) {
             let row = target + i * targetStride
-            store(a, row); store(b, row + n); store(c, row + 2 * n)
+            if accumulates {
+                store(load(row) + a, row); store(load(row + n) + b, row + n); store(load(row + 2 * n) + c, row + 2 * n)
+            } else {
+                store(a, row); store(b, row + n); store(c, row + 2 * n)
+            }
         }
         put(0, a0, b0, c0); put(1, a1, b1, c1); put(2, a2, b2, c2); put(3, a3, b3, c3)
     }
