@@ -309,11 +309,6 @@ enum DirectConvolution {
         case output
     }
 
-    @inline(__always)
-    static func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
-        UnsafeRawPointer(p).loadUnaligned(as: V.self)
-    }
-
     /// 4 output channels x 3 or 4 rows x one vector of columns, summed over `channels` input channels and every
     /// tap. The accumulators are named one by one: LLVM keeps them in registers only when no index reaches them.
     @inline(__always)

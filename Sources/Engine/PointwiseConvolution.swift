@@ -220,49 +220,34 @@ protocol PointwiseTile {
                          into target: UnsafeMutablePointer<Float>, targetStride: Int)
 }
 
-@inline(__always)
-private func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
-    UnsafeRawPointer(p).loadUnaligned(as: V.self)
-}
+/// The sums of 4 rows x 3 vectors of a pointwise tile, named one by one so that LLVM keeps them in registers.
+struct FourRowSums<V: SIMD> where V.Scalar == Float {
+    var a0: V, a1: V, a2: V, a3: V, b0: V, b1: V, b2: V, b3: V, c0: V, c1: V, c2: V, c3: V
 
-@inline(__always)
-private func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-}
-
-/// 8 rows x 3 vectors, for AVX-512's 32 registers. The sums are named one by one so that LLVM keeps them in
-/// registers.
-struct Tile8x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
-    static var rows: Int { 8 }
-    static var columns: Int { 3 * V.scalarCount }
-
-    static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
-                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
-                         into target: UnsafeMutablePointer<Float>, targetStride: Int) {
+    /// Each row's sums start from its bias (or zero).
+    @inline(__always)
+    init(bias: UnsafePointer<Float>?) {
         @inline(__always) func start(_ i: Int) -> V { bias.map { V(repeating: $0[i]) } ?? V() }
-        var a0 = start(0), a1 = start(1), a2 = start(2), a3 = start(3)
-        var a4 = start(4), a5 = start(5), a6 = start(6), a7 = start(7)
-        var b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4, b5 = a5, b6 = a6, b7 = a7
-        var c0 = a0, c1 = a1, c2 = a2, c3 = a3, c4 = a4, c5 = a5, c6 = a6, c7 = a7
+        (a0, a1, a2, a3) = (start(0), start(1), start(2), start(3))
+        (b0, b1, b2, b3) = (a0, a1, a2, a3)
+        (c0, c1, c2, c3) = (a0, a1, a2, a3)
+    }
+
+    /// Row i += w[i] * (x0, x1, x2).
+    @inline(__always)
+    mutating func add(_ w: UnsafePointer<Float>, _ x0: V, _ x1: V, _ x2: V) {
+        var s = V(repeating: w[0]); a0.addProduct(s, x0); b0.addProduct(s, x1); c0.addProduct(s, x2)
+        s = V(repeating: w[1]); a1.addProduct(s, x0); b1.addProduct(s, x1); c1.addProduct(s, x2)
+        s = V(repeating: w[2]); a2.addProduct(s, x0); b2.addProduct(s, x1); c2.addProduct(s, x2)
+        s = V(repeating: w[3]); a3.addProduct(s, x0); b3.addProduct(s, x1); c3.addProduct(s, x2)
+    }
+
+    /// Stores row i at target + i * stride, or adds it there when `accumulates`.
+    @inline(__always)
+    func put(into target: UnsafeMutablePointer<Float>, stride: Int, accumulates: Bool) {
         let n = V.scalarCount
-        var w = packed, x = source, next = ahead
-        for _ in 0..<depth {
-            dtrain_prefetch(next)
-            let x0: V = load(x), x1: V = load(x + n), x2: V = load(x + 2 * n)
-            var s = V(repeating: w[0]); a0.addProduct(s, x0); b0.addProduct(s, x1); c0.addProduct(s, x2)
-            s = V(repeating: w[1]); a1.addProduct(s, x0); b1.addProduct(s, x1); c1.addProduct(s, x2)
-            s = V(repeating: w[2]); a2.addProduct(s, x0); b2.addProduct(s, x1); c2.addProduct(s, x2)
-            s = V(repeating: w[3]); a3.addProduct(s, x0); b3.addProduct(s, x1); c3.addProduct(s, x2)
-            s = V(repeating: w[4]); a4.addProduct(s, x0); b4.addProduct(s, x1); c4.addProduct(s, x2)
-            s = V(repeating: w[5]); a5.addProduct(s, x0); b5.addProduct(s, x1); c5.addProduct(s, x2)
-            s = V(repeating: w[6]); a6.addProduct(s, x0); b6.addProduct(s, x1); c6.addProduct(s, x2)
-            s = V(repeating: w[7]); a7.addProduct(s, x0); b7.addProduct(s, x1); c7.addProduct(s, x2)
-            w += 8
-            x += sourceStride
-            next += sourceStride
-        }
         @inline(__always) func put(_ i: Int, _ a: V, _ b: V, _ c: V) {
-            let row = target + i * targetStride
+            let row = target + i * stride
             if accumulates {
                 store(load(row) + a, row); store(load(row + n) + b, row + n); store(load(row + 2 * n) + c, row + 2 * n)
             } else {
@@ -270,7 +255,31 @@ struct Tile8x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
             }
         }
         put(0, a0, b0, c0); put(1, a1, b1, c1); put(2, a2, b2, c2); put(3, a3, b3, c3)
-        put(4, a4, b4, c4); put(5, a5, b5, c5); put(6, a6, b6, c6); put(7, a7, b7, c7)
+    }
+}
+
+/// 8 rows x 3 vectors, for AVX-512's 32 registers: two sets of four rows' sums.
+struct Tile8x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
+    static var rows: Int { 8 }
+    static var columns: Int { 3 * V.scalarCount }
+
+    static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
+                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
+                         into target: UnsafeMutablePointer<Float>, targetStride: Int) {
+        var low = FourRowSums<V>(bias: bias), high = FourRowSums<V>(bias: bias.map { $0 + 4 })
+        let n = V.scalarCount
+        var w = packed, x = source, next = ahead
+        for _ in 0..<depth {
+            dtrain_prefetch(next)
+            let x0: V = load(x), x1: V = load(x + n), x2: V = load(x + 2 * n)
+            low.add(w, x0, x1, x2)
+            high.add(w + 4, x0, x1, x2)
+            w += 8
+            x += sourceStride
+            next += sourceStride
+        }
+        low.put(into: target, stride: targetStride, accumulates: accumulates)
+        high.put(into: target + 4 * targetStride, stride: targetStride, accumulates: accumulates)
     }
 }
 
@@ -282,31 +291,17 @@ struct Tile4x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
     static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
                          ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
                          into target: UnsafeMutablePointer<Float>, targetStride: Int) {
-        @inline(__always) func start(_ i: Int) -> V { bias.map { V(repeating: $0[i]) } ?? V() }
-        var a0 = start(0), a1 = start(1), a2 = start(2), a3 = start(3)
-        var b0 = a0, b1 = a1, b2 = a2, b3 = a3
-        var c0 = a0, c1 = a1, c2 = a2, c3 = a3
+        var sums = FourRowSums<V>(bias: bias)
         let n = V.scalarCount
         var w = packed, x = source, next = ahead
         for _ in 0..<depth {
             dtrain_prefetch(next)
             let x0: V = load(x), x1: V = load(x + n), x2: V = load(x + 2 * n)
-            var s = V(repeating: w[0]); a0.addProduct(s, x0); b0.addProduct(s, x1); c0.addProduct(s, x2)
-            s = V(repeating: w[1]); a1.addProduct(s, x0); b1.addProduct(s, x1); c1.addProduct(s, x2)
-            s = V(repeating: w[2]); a2.addProduct(s, x0); b2.addProduct(s, x1); c2.addProduct(s, x2)
-            s = V(repeating: w[3]); a3.addProduct(s, x0); b3.addProduct(s, x1); c3.addProduct(s, x2)
+            sums.add(w, x0, x1, x2)
             w += 4
             x += sourceStride
             next += sourceStride
         }
-        @inline(__always) func put(_ i: Int, _ a: V, _ b: V, _ c: V) {
-            let row = target + i * targetStride
-            if accumulates {
-                store(load(row) + a, row); store(load(row + n) + b, row + n); store(load(row + 2 * n) + c, row + 2 * n)
-            } else {
-                store(a, row); store(b, row + n); store(c, row + 2 * n)
-            }
-        }
-        put(0, a0, b0, c0); put(1, a1, b1, c1); put(2, a2, b2, c2); put(3, a3, b3, c3)
+        sums.put(into: target, stride: targetStride, accumulates: accumulates)
     }
 }

@@ -554,16 +554,6 @@ enum WinogradConvolution {
     }
 }
 
-@inline(__always)
-private func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
-    UnsafeRawPointer(p).loadUnaligned(as: V.self)
-}
-
-@inline(__always)
-private func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-}
-
 /// Stores six vectors at `p`, `stride` floats apart: a row or a column of a tile's transform.
 @inline(__always)
 private func store<V: SIMD>(_ six: (V, V, V, V, V, V), _ p: UnsafeMutablePointer<Float>, stride: Int)
