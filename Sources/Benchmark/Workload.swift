@@ -78,7 +78,7 @@ struct Workload {
         }
         step()  // warm-up: buffers, page faults, OpenBLAS's own buffers
         step()
-        if profile { model.profile = LayerProfile(graph: graph) }
+        if profile { model.profile = LayerProfile(model: model) }
         let allocationsBefore = TensorStorage.allocationCount
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = CPUTime.processSeconds
         for _ in 0..<steps { step() }

@@ -20,20 +20,29 @@ public enum BatchNormalization {
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ i: Int) { Elementwise.store(v, p, i) }
 
-    /// sums[c] = Σ over n and s of (x[n, c, s] - means[c])^2 (overwrites `sums`): the two-pass variance, accurate
-    /// for activations far from zero, in float blocks added in Double as `Reduction` does.
-    public static func centeredSquareSums(_ x: UnsafePointer<Float>, means: UnsafePointer<Float>, batch: Int,
-                                          channels: Int, spatial: Int, into sums: UnsafeMutablePointer<Float>) {
-        // x is (N,C,S), means and sums are (C)
+    /// sums[c] = Σ x and squareSums[c] = Σ x^2 over n and s, in Double (overwrites both): the batch statistics in
+    /// one pass over x. Each (n, c) plane is summed, then its squared deviations from its own mean are summed
+    /// again from the cache (a plane is at most a few tens of KB), and Σ x^2 = Σ (x - m)^2 + S m^2 is formed in
+    /// Double: as accurate as two passes over the whole batch for activations far from zero, which a float Σ x^2
+    /// is not, for a third less memory traffic.
+    public static func moments(_ x: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int,
+                               sums: UnsafeMutablePointer<Double>, squareSums: UnsafeMutablePointer<Double>) {
+        // x is (N,C,S), sums and squareSums are (C)
         ComputeThreads.forEachRange(channels) { range in for c in range {
-            let m = means[c], mv = Vector(repeating: m)
-            var total = 0.0
+            var total = 0.0, squares = 0.0
             for n in 0..<batch {
                 let plane = x + (n * channels + c) * spatial
-                total += Reduction.blockedSum(count: spatial, { let d = load(plane, $0) - mv; return d * d },
-                                              { let d = plane[$0] - m; return d * d })
+                let sum = Reduction.blockedSum(count: spatial, { load(plane, $0) }, { plane[$0] })
+                let m = Float(sum / Double(max(spatial, 1))), mv = Vector(repeating: m)
+                let deviations = Reduction.blockedSum(count: spatial, { let d = load(plane, $0) - mv; return d * d },
+                                                      { let d = plane[$0] - m; return d * d })
+                // Σ (x - m)^2 + 2 m Σ (x - m) + S m^2 with the float m actually subtracted
+                let mean = Double(m)
+                total += sum
+                squares += deviations + 2 * mean * (sum - Double(spatial) * mean) + Double(spatial) * mean * mean
             }
-            sums[c] = Float(total)
+            sums[c] = total
+            squareSums[c] = squares
         } }
     }
 
@@ -55,29 +64,32 @@ public enum BatchNormalization {
         }
     }
 
-    /// y = (x - means[c]) * inverseStds[c] * gammas[c] + betas[c], then max(y, 0) when `relu` (a NaN stays NaN),
-    /// for every channel c.
+    /// y = (x - means[c]) * inverseStds[c] * gammas[c] + betas[c], plus `residual` when given (a ResNet block's
+    /// shortcut, summed in the same pass), then max(y, 0) when `relu` (a NaN stays NaN), for every channel c.
     public static func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                  means: UnsafePointer<Float>, inverseStds: UnsafePointer<Float>,
-                                 gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>, relu: Bool,
+                                 gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>,
+                                 residual: UnsafePointer<Float>? = nil, relu: Bool,
                                  batch: Int, channels: Int, spatial: Int) {
-        // x and y are (N,C,S); means, inverseStds, gammas and betas are (C)
+        // x, residual and y are (N,C,S); means, inverseStds, gammas and betas are (C)
         ComputeThreads.forEachRange(batch * channels, grain: planeGrain(spatial)) { planes in
             for plane in planes {
                 let c = plane % channels, offset = plane * spatial
-                let (source, target) = (x + offset, y + offset)
+                let (source, target, shortcut) = (x + offset, y + offset, residual.map { $0 + offset })
                 let (m, r, g, b) = (means[c], inverseStds[c], gammas[c], betas[c])
                 let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g),
                                         Vector(repeating: b))
                 var i = 0
                 while i + 16 <= spatial {
                     var v = affine(load(source, i), mv, rv, gv, bv)
+                    if let shortcut { v += load(shortcut, i) }
                     if relu { v = v.replacing(with: 0, where: v .< 0) }
                     store(v, target, i)
                     i += 16
                 }
                 while i < spatial {
-                    let v = affine(source[i], m, r, g, b)
+                    var v = affine(source[i], m, r, g, b)
+                    if let shortcut { v += shortcut[i] }
                     target[i] = relu && v < 0 ? 0 : v
                     i += 1
                 }

@@ -95,9 +95,14 @@ import Testing
                 out.withUnsafeMutableBufferPointer { out in dx.withUnsafeMutableBufferPointer { dx in
                 sums.withUnsafeMutableBufferPointer { sums in
                     let (o, d, t) = (out.baseAddress!, dx.baseAddress!, sums.baseAddress!)
-                    BatchNormalization.normalize(x, o, means: m, inverseStds: r, gammas: r, betas: m, relu: true,
-                                                 batch: n, channels: c, spatial: s)
-                    BatchNormalization.centeredSquareSums(x, means: m, batch: n, channels: c, spatial: s, into: t)
+                    var moments = [Double](repeating: 0, count: 2 * c)
+                    moments.withUnsafeMutableBufferPointer { moments in
+                        BatchNormalization.moments(x, batch: n, channels: c, spatial: s, sums: moments.baseAddress!,
+                                                   squareSums: moments.baseAddress! + c)
+                    }
+                    for i in 0..<c { t[i] = Float(moments[c + i] - moments[i]) }
+                    BatchNormalization.normalize(x, o, means: m, inverseStds: r, gammas: r, betas: m, residual: dy,
+                                                 relu: true, batch: n, channels: c, spatial: s)
                     BatchNormalization.gradientSums(input: x, relu: .init(gammas: r, betas: m), outputGradient: dy, means: m,
                                                     inverseStds: r, batch: n, channels: c, spatial: s,
                                                     gradientSums: t + c, gradientDotSums: t + 2 * c)

@@ -2,8 +2,9 @@ import Engine
 import NN
 import Testing
 
-/// Batch norm with its ReLU fused against the two layers it replaces, BatchNorm then Activation(.relu): the same
-/// output, input gradient, parameter gradients and running statistics, in training and in evaluation.
+/// Batch norm with its ReLU (and residual sum) fused against the layers it replaces, BatchNorm then
+/// Activation(.relu) (or Add(relu:)): the same output, input gradients, parameter gradients and running statistics,
+/// in training and in evaluation.
 @Suite struct FusedBatchNormTests {
     /// Binds `layer` to fresh parameter, gradient and buffer views filled as a model would (γ varied around 1).
     static func bound(_ layer: BatchNorm) -> (parameters: [Tensor], gradients: [Tensor], buffers: [Tensor]) {
@@ -39,6 +40,36 @@ import Testing
 
         #expect(fusedOutput.scalars == plainOutput.scalars, "output")
         #expect(fusedGradient.scalars == plainGradient.scalars, "input gradient")
+        for (a, b) in zip(fusedState.gradients, plainState.gradients) {
+            #expect(a.scalars == b.scalars, "parameter gradient")
+        }
+        for (a, b) in zip(fusedState.buffers, plainState.buffers) {
+            #expect(a.scalars == b.scalars, "running statistics")
+        }
+    }
+
+    @Test(arguments: [Mode.training, Mode.evaluation], [false, true])
+    func withResidualMatchesBatchNormThenAdd(mode: Mode, relu: Bool) {
+        let shape = [3, 4, 5, 7]
+        let x = Tensor(zeros: shape), shortcut = Tensor(zeros: shape), dy = Tensor(zeros: shape)
+        Philox(seed: 22).fillNormal(x.pointer, count: x.count, stream: 0)
+        Philox(seed: 22).fillNormal(shortcut.pointer, count: shortcut.count, stream: 1)
+        Philox(seed: 22).fillNormal(dy.pointer, count: dy.count, stream: 2)
+        let context = ForwardContext(mode: mode, sampleIndices: Array(0..<shape[0]))
+
+        let fused = BatchNorm(4), plain = BatchNorm(4), add = Add(relu: relu)
+        #expect(fused.takeResidual(relu: relu))
+        let fusedState = Self.bound(fused), plainState = Self.bound(plain)
+        let fusedOutput = fused.forward([x, shortcut], context: context)
+        let plainOutput = add.forward([plain.forward([x], context: context), shortcut], context: context)
+        let fusedGradients = fused.backward(dy, needsInputGradient: true)
+        let sumGradients = add.backward(dy, needsInputGradient: true)
+        let plainGradient = plain.backward(sumGradients[0], needsInputGradient: true)[0]
+
+        #expect(fusedOutput.scalars == plainOutput.scalars, "output")
+        #expect(fusedGradients.count == 2)
+        #expect(fusedGradients[0].scalars == plainGradient.scalars, "input gradient")
+        #expect(fusedGradients[1].scalars == sumGradients[1].scalars, "shortcut gradient")
         for (a, b) in zip(fusedState.gradients, plainState.gradients) {
             #expect(a.scalars == b.scalars, "parameter gradient")
         }

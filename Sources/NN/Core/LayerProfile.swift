@@ -7,6 +7,8 @@ public final class LayerProfile: @unchecked Sendable {
     /// One layer: its module path, its kind and what it adds up to.
     public struct Row: Sendable {
         public let name: String, kind: String
+        /// The row whose layer does this one's work in the same pass (a residual sum in its batch norm's), if any.
+        public var fusedInto: String?
         public var forwardSeconds = 0.0, backwardSeconds = 0.0
         /// The part of `backwardSeconds` the weight gradient took, for layers that report it.
         public var weightGradientSeconds: Double?
@@ -34,8 +36,11 @@ public final class LayerProfile: @unchecked Sendable {
     /// The optimizer's updates, which the trainer adds (`addUpdate`).
     public private(set) var updateSeconds = 0.0
 
-    public init(graph: Graph) {
-        rows = graph.entries.map { Row(name: $0.name, kind: String(describing: type(of: $0.layer))) }
+    /// A profile of `model`'s layers, one row per graph entry.
+    public init(model: Model) {
+        let entries = model.graph.entries
+        rows = entries.map { Row(name: $0.name, kind: String(describing: type(of: $0.layer))) }
+        for (entry, row) in model.fusedEntries { rows[entry].fusedInto = entries[row].name }
     }
 
     func addForward(_ index: Int, _ seconds: Double) {
@@ -63,6 +68,10 @@ public final class LayerProfile: @unchecked Sendable {
                             + pad(percent(total / stepSeconds), 8, right: true))
         }
         for row in rows {
+            if let fusedInto = row.fusedInto {
+                lines.append(pad(row.name, 24) + pad(row.kind, 16) + "in \(fusedInto)'s pass")
+                continue
+            }
             line(row.name, row.kind, row.forwardSeconds / steps, row.backwardSeconds / steps,
                  row.weightGradientSeconds.map { $0 / steps })
         }

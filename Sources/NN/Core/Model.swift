@@ -5,6 +5,11 @@ import Engine
 /// Layers hold views into the flat buffers, so the optimizer, the gradient allreduce and checkpoint I/O each work
 /// on one contiguous block. Parameters are laid out in graph order, which for the zoo models is torchvision's
 /// `named_parameters()` order.
+///
+/// A batch norm whose output only a residual sum reads, as its first input, runs in the sum's place and adds the
+/// shortcut (and the sum's ReLU) in its own pass (`BatchNorm.takeResidual`): a ResNet block then writes and reads
+/// one activation less. The graph keeps both nodes, so names, parameter order and the profile's rows stay; the
+/// batch norm's row holds the time of both.
 public final class Model {
     /// The layers and their wiring.
     public let graph: Graph
@@ -35,6 +40,16 @@ public final class Model {
     private var cachesForBackward = false
     /// Where each graph entry's first parameter lies in the flat buffers; nil for entries without parameters.
     private let firstParameterOffsets: [Int?]
+    /// What runs for each graph entry: its layer on its inputs, another layer in its place, or nothing when that
+    /// layer runs in a later entry's place.
+    private let steps: [Step?]
+
+    /// A layer run on the outputs of `inputs`, whose time goes to the profile's `row`.
+    private struct Step {
+        let layer: any Layer
+        let inputs: [Graph.Node]
+        let row: Int
+    }
 
     /// Builds the model for samples of `inputShape`, checking every layer's shapes and drawing initial
     /// parameters from `seed` (the same seed gives the same parameters on every rank).
@@ -105,16 +120,48 @@ public final class Model {
         self.parameterSegments = parameterSegments
         self.bufferSegments = bufferSegments
         self.firstParameterOffsets = firstParameterOffsets
+        let steps = Self.fusingResidualSums(graph)
+        self.steps = steps
         let n = graph.entries.count
         var lastReader = Array(0..<n)
-        for (index, entry) in graph.entries.enumerated() {
-            for input in entry.inputs where input.index >= 0 { lastReader[input.index] = index }
+        for (index, step) in steps.enumerated() {
+            for input in step?.inputs ?? [] where input.index >= 0 { lastReader[input.index] = index }
         }
         var lastReads = Array(repeating: [Int](), count: n)
         for node in 0..<(n - 1) { lastReads[lastReader[node]].append(node) }
         self.lastReads = lastReads
         outputGradients = Array(repeating: nil, count: n)
         gradientIsOwned = Array(repeating: false, count: n)
+    }
+
+    /// The graph's entries as steps, each batch norm read only by a residual sum's first input (and nothing else
+    /// reading that sum's two inputs being the same node) moved into the sum's step with the shortcut as its second
+    /// input.
+    private static func fusingResidualSums(_ graph: Graph) -> [Step?] {
+        let entries = graph.entries
+        var readers = Array(repeating: [Int](), count: entries.count)
+        for (index, entry) in entries.enumerated() {
+            for input in entry.inputs where input.index >= 0 { readers[input.index].append(index) }
+        }
+        var steps: [Step?] = entries.enumerated().map { Step(layer: $1.layer, inputs: $1.inputs, row: $0) }
+        for (index, entry) in entries.enumerated() {
+            guard let sum = entry.layer as? Add, entry.inputs.count == 2, entry.inputs[0] != entry.inputs[1] else {
+                continue
+            }
+            let normalized = entry.inputs[0].index
+            guard normalized >= 0, readers[normalized] == [index],
+                  let batchNorm = entries[normalized].layer as? BatchNorm,
+                  batchNorm.takeResidual(relu: sum.fusedReLU) else { continue }
+            steps[index] = Step(layer: batchNorm, inputs: [entries[normalized].inputs[0], entry.inputs[1]],
+                                row: normalized)
+            steps[normalized] = nil
+        }
+        return steps
+    }
+
+    /// The graph entries whose work another entry's layer does, each with the entry whose profile row carries it.
+    public var fusedEntries: [(entry: Int, row: Int)] {
+        steps.enumerated().compactMap { index, step in step.flatMap { $0.row != index ? (index, $0.row) : nil } }
     }
 
     /// The number of trainable parameters.
@@ -169,13 +216,14 @@ public final class Model {
                      "Model: input \(input.shape) does not match samples of \(inputShape)")
         var outputs = [Tensor?](repeating: nil, count: graph.entries.count)
         var layerContext = context
-        for (index, entry) in graph.entries.enumerated() {
-            let inputs = entry.inputs.map { $0.index < 0 ? input : outputs[$0.index]! }
-            layerContext.layerIndex = index
+        for (index, step) in steps.enumerated() {
+            guard let step else { continue }
+            let inputs = step.inputs.map { $0.index < 0 ? input : outputs[$0.index]! }
+            layerContext.layerIndex = step.row
             let start = profile.map { _ in ContinuousClock.now }
-            outputs[index] = entry.layer.forward(inputs, context: layerContext)
-            if let profile, let start { profile.addForward(index, Self.seconds(since: start)) }
-            if context.mode == .evaluation { entry.layer.releaseCaches() }
+            outputs[index] = step.layer.forward(inputs, context: layerContext)
+            if let profile, let start { profile.addForward(step.row, Self.seconds(since: start)) }
+            if context.mode == .evaluation { step.layer.releaseCaches() }
             for node in lastReads[index] { outputs[node] = nil }
         }
         cachesForBackward = context.mode == .training
@@ -201,26 +249,27 @@ public final class Model {
         }
         outputGradients[n - 1] = outputGradient
         for index in stride(from: n - 1, through: 0, by: -1) {
-            let entry = graph.entries[index]
+            // A fused batch norm's gradients are final at its own entry: its step ran at a later one.
             defer { if let offset = firstParameterOffsets[index] { gradientsReady(offset) } }
+            guard let step = steps[index] else { continue }
             // A node nothing downstream depends on (its output unused) contributes no gradient.
             guard let gradient = outputGradients[index] else {
-                entry.layer.releaseCaches()
+                step.layer.releaseCaches()
                 continue
             }
-            let needsInputGradient = entry.inputs.contains { $0.index >= 0 }
+            let needsInputGradient = step.inputs.contains { $0.index >= 0 }
             let inputGradients: [Tensor]
             if let profile {
                 let start = ContinuousClock.now
-                inputGradients = LayerProfile.$timedBackward.withValue((profile, index)) {
-                    entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
+                inputGradients = LayerProfile.$timedBackward.withValue((profile, step.row)) {
+                    step.layer.backward(gradient, needsInputGradient: needsInputGradient)
                 }
-                profile.addBackward(index, Self.seconds(since: start))
+                profile.addBackward(step.row, Self.seconds(since: start))
             } else {
-                inputGradients = entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
+                inputGradients = step.layer.backward(gradient, needsInputGradient: needsInputGradient)
             }
-            entry.layer.releaseCaches()
-            for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
+            step.layer.releaseCaches()
+            for (input, inputGradient) in zip(step.inputs, inputGradients) where input.index >= 0 {
                 // The layer's own output gradient passed through (a plain sum, a reshape) or one tensor returned
                 // for both inputs is shared; any other input gradient is the node's alone.
                 let shared = inputGradient.storage === gradient.storage

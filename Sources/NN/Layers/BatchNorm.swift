@@ -7,6 +7,10 @@ import Engine
 /// Statistics are per rank, as in PyTorch's `BatchNorm2d` under DDP, unless `crossRank` is set: then training
 /// uses the statistics of the global batch, as PyTorch's `SyncBatchNorm` does, count-weighted so that shards of
 /// different sizes give the global batch's mean and variance, and backward sums the mean gradients over the ranks.
+///
+/// A ResNet block ends in batch norm, the shortcut's sum and a ReLU; after `takeResidual` the layer takes the
+/// shortcut as its second input and computes y = max(BN(x) + shortcut, 0) in one pass, which spares the sum's pass
+/// over the batch norm's output and that output's buffer (`Model` does this for every such sum).
 public final class BatchNorm: Layer {
     /// The number of channels.
     public let channels: Int
@@ -21,9 +25,14 @@ public final class BatchNorm: Layer {
     private var batchesTracked = Tensor(zeros: [0])
 
     /// Whether a ReLU follows in the same passes: y = max(BN(x), 0) (see `BatchNormalization`).
-    public let fusedReLU: Bool
+    public private(set) var fusedReLU: Bool
+    /// Whether a second input is added before the fused ReLU: y = max(BN(x) + shortcut, 0).
+    public private(set) var residual = false
 
     private var input: Tensor?
+    /// The output, kept for backward only with both the residual and the ReLU: the shortcut moves the ReLU's kink,
+    /// so the mask is where the output is positive.
+    private var output: Tensor?
     private var means: [Float]
     private var inverseStd: [Float]
     private var mode = Mode.training
@@ -32,8 +41,10 @@ public final class BatchNorm: Layer {
 
     /// When set, training statistics and their gradients are summed over the ranks (synchronised batch norm).
     public var crossRank: (any CrossRankSum)?
-    /// Per-channel sums (and the sample count last) on their way to and from the other ranks.
+    /// The mean gradients' per-channel sums on their way to and from the other ranks.
     private var rankSums: [Double]
+    /// Per-channel Σ x and Σ x^2 of a training batch, and its count last, summed over the ranks with crossRank.
+    private var moments: [Double]
     /// The number of values per channel behind the last training forward's statistics, over every rank.
     private var statisticsCount = 0.0
 
@@ -45,7 +56,18 @@ public final class BatchNorm: Layer {
         self.fusedReLU = relu
         means = Array(repeating: 0, count: channels)
         inverseStd = Array(repeating: 0, count: channels)
-        rankSums = Array(repeating: 0, count: 2 * channels + 1)
+        rankSums = Array(repeating: 0, count: 2 * channels)
+        moments = Array(repeating: 0, count: 2 * channels + 1)
+    }
+
+    /// Makes the layer take a second input, added to its output (then `relu` applied), in place of the residual
+    /// sum that alone reads its output; false, changing nothing, when its own ReLU comes first.
+    @discardableResult
+    public func takeResidual(relu: Bool) -> Bool {
+        guard !fusedReLU || (residual && relu) else { return false }
+        residual = true
+        fusedReLU = relu
+        return true
     }
 
     public func share(_ memory: SharedMemory) {
@@ -79,6 +101,11 @@ public final class BatchNorm: Layer {
         guard shape.count >= 2, shape[1] == channels else {
             throw ShapeError("batch norm expects [N, \(channels), ...], got \(shape)")
         }
+        // A graph gives one input; the residual comes in the sum's place.
+        guard inputShapes.count == 1 || (residual && inputShapes.count == 2 && inputShapes[1] == shape) else {
+            throw ShapeError("batch norm expects one input\(residual ? " (and a residual of its shape)" : ""), "
+                                + "got \(inputShapes)")
+        }
         return shape
     }
 
@@ -89,25 +116,24 @@ public final class BatchNorm: Layer {
         let m = n * s
         let y = pool.tensor(shape: x.shape)
         mode = context.mode
-        let sums = workspace.buffer(count: channels)
-
         if mode == .training {
-            // Two passes (mean, then squared deviations) keep the variance accurate for large activations; with
-            // crossRank each pass's sums and the count are summed over the ranks before they are divided.
-            Reduction.channelSums(x.pointer, batch: n, channels: channels, spatial: s, into: sums)
-            let count = sumOverRanks(sums, count: Float(m))
-            statisticsCount = Double(count)
-            for c in 0..<channels {
-                means[c] = sums[c] / count
-                runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * means[c]
+            // One pass gives Σ x and Σ x^2 in Double (accurate for large activations, see
+            // `BatchNormalization.moments`); with crossRank they and the count are summed over the ranks first.
+            moments.withUnsafeMutableBufferPointer { moments in
+                BatchNormalization.moments(x.pointer, batch: n, channels: channels, spatial: s,
+                                           sums: moments.baseAddress!, squareSums: moments.baseAddress! + channels)
+                moments[2 * channels] = Double(m)
+                crossRank?.sumOverRanks(moments)
             }
-            BatchNormalization.centeredSquareSums(x.pointer, means: means, batch: n, channels: channels, spatial: s,
-                                                  into: sums)
-            _ = sumOverRanks(sums, count: 0)
+            let count = moments[2 * channels]
+            statisticsCount = count
             for c in 0..<channels {
-                let variance = sums[c] / count
+                let mean = moments[c] / count
+                let squares = max(moments[channels + c] - moments[c] * mean, 0)
+                let variance = Float(squares / count), unbiased = count > 1 ? Float(squares / (count - 1)) : variance
+                means[c] = Float(mean)
                 inverseStd[c] = 1 / (variance + epsilon).squareRoot()
-                let unbiased = count > 1 ? sums[c] / (count - 1) : variance
+                runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * means[c]
                 runningVariance.pointer[c] = (1 - momentum) * runningVariance.pointer[c] + momentum * unbiased
             }
             batchesTracked.pointer[0] += 1
@@ -118,25 +144,43 @@ public final class BatchNorm: Layer {
             }
         }
         BatchNormalization.normalize(x.pointer, y.pointer, means: means, inverseStds: inverseStd,
-                                     gammas: gamma.pointer, betas: beta.pointer, relu: fusedReLU, batch: n,
+                                     gammas: gamma.pointer, betas: beta.pointer,
+                                     residual: residual ? inputs[1].pointer : nil, relu: fusedReLU, batch: n,
                                      channels: channels, spatial: s)
         input = x
+        output = residual && fusedReLU ? y : nil
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
+        guard residual else {
+            return normalizationBackward(outputGradient, needsInputGradient: needsInputGradient).map { [$0] } ?? []
+        }
+        // The shortcut's gradient is the output gradient, masked where the ReLU cut the sum.
+        var dy = outputGradient
+        if let output {
+            dy = pool.tensor(shape: outputGradient.shape)
+            Elementwise.reluBackward(input: output.pointer, outputGradient: outputGradient.pointer,
+                                     inputGradient: dy.pointer, count: dy.count)
+        }
+        return normalizationBackward(dy, needsInputGradient: needsInputGradient).map { [$0, dy] } ?? []
+    }
+
+    /// Accumulates γ's and β's gradients and returns x's (nil when it is not needed), from the gradient of the
+    /// layer's output (masked here by the fused ReLU, unless a residual comes before it and the caller masked it).
+    private func normalizationBackward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
         let dy = outputGradient, x = input!
         let (n, s) = (dy.shape[0], dy.count / (dy.shape[0] * channels))
         let scratch = workspace.buffer(count: 5 * channels)
         let (dgamma, dbeta, scales) = (scratch, scratch + channels, scratch + 2 * channels)
         let (meanGradients, meanGradientDots) = (scratch + 3 * channels, scratch + 4 * channels)
-        let mask = fusedReLU ? BatchNormalization.ReLUMask(gammas: gamma.pointer, betas: beta.pointer) : nil
+        let mask = fusedReLU && !residual ? BatchNormalization.ReLUMask(gammas: gamma.pointer, betas: beta.pointer) : nil
         BatchNormalization.gradientSums(input: x.pointer, relu: mask, outputGradient: dy.pointer, means: means,
                                         inverseStds: inverseStd, batch: n, channels: channels, spatial: s,
                                         gradientSums: dbeta, gradientDotSums: dgamma)
         Elementwise.addInPlace(gammaGradient.pointer, dgamma, count: channels)
         Elementwise.addInPlace(betaGradient.pointer, dbeta, count: channels)
-        guard needsInputGradient else { return [] }
+        guard needsInputGradient else { return nil }
 
         // The mean gradients run over the batch the statistics came from: the global one with crossRank. The
         // parameter gradients above stay this rank's share; the gradient reduction sums them.
@@ -158,21 +202,12 @@ public final class BatchNorm: Layer {
                                          inverseStds: inverseStd, scales: scales, meanGradients: meanGradients,
                                          meanGradientDots: meanGradientDots, inputGradient: dx.pointer, batch: n,
                                          channels: channels, spatial: s)
-        return [dx]
+        return dx
     }
 
     public func releaseCaches() {
         input = nil
-    }
-
-    /// Sums `sums` (one per channel) and `count` over the ranks when `crossRank` is set; returns the summed count.
-    private func sumOverRanks(_ sums: UnsafeMutablePointer<Float>, count: Float) -> Float {
-        guard let crossRank else { return count }
-        for c in 0..<channels { rankSums[c] = Double(sums[c]) }
-        rankSums[channels] = Double(count)
-        rankSums.withUnsafeMutableBufferPointer { crossRank.sumOverRanks(UnsafeMutableBufferPointer(rebasing: $0[...channels])) }
-        for c in 0..<channels { sums[c] = Float(rankSums[c]) }
-        return Float(rankSums[channels])
+        output = nil
     }
 
     /// Sums two per-channel arrays over the ranks in one collective when `crossRank` is set.
@@ -182,7 +217,7 @@ public final class BatchNorm: Layer {
             rankSums[c] = Double(first[c])
             rankSums[channels + c] = Double(second[c])
         }
-        rankSums.withUnsafeMutableBufferPointer { crossRank.sumOverRanks(UnsafeMutableBufferPointer(rebasing: $0[..<(2 * channels)])) }
+        rankSums.withUnsafeMutableBufferPointer { crossRank.sumOverRanks($0) }
         for c in 0..<channels {
             first[c] = Float(rankSums[c])
             second[c] = Float(rankSums[channels + c])

@@ -21,7 +21,7 @@ extension Trainer {
         defer { prefetcher.stop() }
         var window = StepWindow()
         for index in 0..<(warmup + steps) {
-            if index == warmup && profile { setup.model.profile = LayerProfile(graph: setup.model.graph) }
+            if index == warmup && profile { setup.model.profile = LayerProfile(model: setup.model) }
             communicator.activity = "benchmark step \(index + 1)"
             let dataStart = ContinuousClock.now
             let batch = Result { () throws(DataError) in try prefetcher.next() }
