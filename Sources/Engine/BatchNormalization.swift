@@ -1,12 +1,18 @@
-/// The kernels of batch normalization over the channels of (N, C, S) data, with an optional ReLU fused into the
-/// same passes.
+/// The kernels of batch normalization over the channels of (N, C, S) data, with an optional residual sum and ReLU
+/// fused into the same passes.
 ///
 /// The normalized input x̂ = (x - mean) * inverseStd is never stored: the backward pass recomputes it from the
 /// input, which the layer that produced it keeps anyway. That saves one activation-sized buffer per batch norm and
 /// a write and a read of it. With the ReLU fused, the output is max(γ x̂ + β, 0) and the backward pass masks the
 /// output gradient where the output is not positive, which spares the separate activation layer's output and
 /// gradient buffers; the mask too is recomputed from the input, by the forward pass's own arithmetic, so that the
-/// backward pass reads only the input and the output gradient, once for the sums and once for the input gradient.
+/// backward pass reads only the input and the output gradient.
+///
+/// Training needs the whole batch's statistics of a channel before any of its outputs. `trainingForward` and
+/// `trainingBackward` therefore go channel by channel: one channel's planes over the batch (a few hundred KB in a
+/// ResNet) are read from memory for the statistics and again from the cache for the outputs, so that each tensor
+/// crosses the memory bus once. Statistics summed over ranks (synchronised batch norm) cannot wait inside that
+/// sweep; they take the separate passes `moments`, `gradientSums`, `normalize` and `inputGradient`.
 public enum BatchNormalization {
     typealias Vector = Elementwise.Vector
 
@@ -20,29 +26,55 @@ public enum BatchNormalization {
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ i: Int) { Elementwise.store(v, p, i) }
 
+    /// The fused ReLU's parameters: the backward pass keeps the output gradient where γ x̂ + β > 0, exactly where
+    /// the output is positive.
+    public struct ReLUMask {
+        public let gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>
+
+        public init(gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>) {
+            self.gammas = gammas
+            self.betas = betas
+        }
+    }
+
+    /// A channel's statistics for normalizing: the mean, 1 / sqrt(biased variance + epsilon), and the unbiased
+    /// variance for the running statistics, from Σ x, Σ x^2 and the count in Double.
+    public static func statistics(sum: Double, squareSum: Double, count: Double, epsilon: Float)
+        -> (mean: Float, inverseStd: Float, unbiasedVariance: Float) {
+        let mean = sum / count
+        let squares = max(squareSum - sum * mean, 0)
+        let variance = Float(squares / count)
+        return (Float(mean), 1 / (variance + epsilon).squareRoot(), count > 1 ? Float(squares / (count - 1)) : variance)
+    }
+
+    /// (Σ x, Σ x^2) over the batch's planes of channel c, in Double. Each (n, c) plane is summed, then its squared
+    /// deviations from its own mean are summed again from the cache (a plane is at most a few tens of KB), and
+    /// Σ x^2 = Σ (x - m)^2 + 2 m Σ (x - m) + S m^2 is formed in Double: as accurate as two passes over the whole
+    /// batch for activations far from zero, which a float Σ x^2 is not.
+    @inline(__always)
+    static func channelMoments(_ x: UnsafePointer<Float>, channel c: Int, batch: Int, channels: Int,
+                               spatial: Int) -> (Double, Double) {
+        var total = 0.0, squares = 0.0
+        for n in 0..<batch {
+            let plane = x + (n * channels + c) * spatial
+            let sum = Reduction.blockedSum(count: spatial, { load(plane, $0) }, { plane[$0] })
+            let m = Float(sum / Double(max(spatial, 1))), mv = Vector(repeating: m)
+            let deviations = Reduction.blockedSum(count: spatial, { let d = load(plane, $0) - mv; return d * d },
+                                                  { let d = plane[$0] - m; return d * d })
+            let mean = Double(m)
+            total += sum
+            squares += deviations + 2 * mean * (sum - Double(spatial) * mean) + Double(spatial) * mean * mean
+        }
+        return (total, squares)
+    }
+
     /// sums[c] = Σ x and squareSums[c] = Σ x^2 over n and s, in Double (overwrites both): the batch statistics in
-    /// one pass over x. Each (n, c) plane is summed, then its squared deviations from its own mean are summed
-    /// again from the cache (a plane is at most a few tens of KB), and Σ x^2 = Σ (x - m)^2 + S m^2 is formed in
-    /// Double: as accurate as two passes over the whole batch for activations far from zero, which a float Σ x^2
-    /// is not, for a third less memory traffic.
+    /// one pass over x (see `channelMoments`).
     public static func moments(_ x: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int,
                                sums: UnsafeMutablePointer<Double>, squareSums: UnsafeMutablePointer<Double>) {
         // x is (N,C,S), sums and squareSums are (C)
         ComputeThreads.forEachRange(channels) { range in for c in range {
-            var total = 0.0, squares = 0.0
-            for n in 0..<batch {
-                let plane = x + (n * channels + c) * spatial
-                let sum = Reduction.blockedSum(count: spatial, { load(plane, $0) }, { plane[$0] })
-                let m = Float(sum / Double(max(spatial, 1))), mv = Vector(repeating: m)
-                let deviations = Reduction.blockedSum(count: spatial, { let d = load(plane, $0) - mv; return d * d },
-                                                      { let d = plane[$0] - m; return d * d })
-                // Σ (x - m)^2 + 2 m Σ (x - m) + S m^2 with the float m actually subtracted
-                let mean = Double(m)
-                total += sum
-                squares += deviations + 2 * mean * (sum - Double(spatial) * mean) + Double(spatial) * mean * mean
-            }
-            sums[c] = total
-            squareSums[c] = squares
+            (sums[c], squareSums[c]) = channelMoments(x, channel: c, batch: batch, channels: channels, spatial: spatial)
         } }
     }
 
@@ -53,14 +85,25 @@ public enum BatchNormalization {
     @inline(__always)
     static func affine(_ x: Float, _ m: Float, _ r: Float, _ g: Float, _ b: Float) -> Float { (x - m) * r * g + b }
 
-    /// The fused ReLU's parameters: the backward pass keeps the output gradient where γ x̂ + β > 0, exactly where
-    /// the output is positive.
-    public struct ReLUMask {
-        public let gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>
-
-        public init(gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>) {
-            self.gammas = gammas
-            self.betas = betas
+    /// One plane of the forward pass: y = (x - m) r g + b (+ shortcut), then max(y, 0) when `relu`.
+    @inline(__always)
+    static func normalizePlane(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
+                               _ shortcut: UnsafePointer<Float>?, _ m: Float, _ r: Float, _ g: Float, _ b: Float,
+                               relu: Bool, spatial: Int) {
+        let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g), Vector(repeating: b))
+        var i = 0
+        while i + 16 <= spatial {
+            var v = affine(load(source, i), mv, rv, gv, bv)
+            if let shortcut { v += load(shortcut, i) }
+            if relu { v = v.replacing(with: 0, where: v .< 0) }
+            store(v, target, i)
+            i += 16
+        }
+        while i < spatial {
+            var v = affine(source[i], m, r, g, b)
+            if let shortcut { v += shortcut[i] }
+            target[i] = relu && v < 0 ? 0 : v
+            i += 1
         }
     }
 
@@ -75,26 +118,70 @@ public enum BatchNormalization {
         ComputeThreads.forEachRange(batch * channels, grain: planeGrain(spatial)) { planes in
             for plane in planes {
                 let c = plane % channels, offset = plane * spatial
-                let (source, target, shortcut) = (x + offset, y + offset, residual.map { $0 + offset })
-                let (m, r, g, b) = (means[c], inverseStds[c], gammas[c], betas[c])
-                let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g),
-                                        Vector(repeating: b))
-                var i = 0
-                while i + 16 <= spatial {
-                    var v = affine(load(source, i), mv, rv, gv, bv)
-                    if let shortcut { v += load(shortcut, i) }
-                    if relu { v = v.replacing(with: 0, where: v .< 0) }
-                    store(v, target, i)
-                    i += 16
-                }
-                while i < spatial {
-                    var v = affine(source[i], m, r, g, b)
-                    if let shortcut { v += shortcut[i] }
-                    target[i] = relu && v < 0 ? 0 : v
-                    i += 1
-                }
+                normalizePlane(x + offset, y + offset, residual.map { $0 + offset }, means[c], inverseStds[c],
+                               gammas[c], betas[c], relu: relu, spatial: spatial)
             }
         }
+    }
+
+    /// The training forward pass: each channel's batch statistics (written to `means`, `inverseStds` and
+    /// `unbiasedVariances`), then its outputs as `normalize` computes them, channel by channel.
+    public static func trainingForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                       gammas: UnsafePointer<Float>, betas: UnsafePointer<Float>,
+                                       residual: UnsafePointer<Float>?, relu: Bool, epsilon: Float,
+                                       batch: Int, channels: Int, spatial: Int,
+                                       means: UnsafeMutablePointer<Float>, inverseStds: UnsafeMutablePointer<Float>,
+                                       unbiasedVariances: UnsafeMutablePointer<Float>) {
+        // x, residual and y are (N,C,S); the rest are (C)
+        ComputeThreads.forEachRange(channels) { range in for c in range {
+            let (sum, squares) = channelMoments(x, channel: c, batch: batch, channels: channels, spatial: spatial)
+            let (m, r, unbiased) = statistics(sum: sum, squareSum: squares, count: Double(batch * spatial),
+                                              epsilon: epsilon)
+            (means[c], inverseStds[c], unbiasedVariances[c]) = (m, r, unbiased)
+            for n in 0..<batch {
+                let offset = (n * channels + c) * spatial
+                normalizePlane(x + offset, y + offset, residual.map { $0 + offset }, m, r, gammas[c], betas[c],
+                               relu: relu, spatial: spatial)
+            }
+        } }
+    }
+
+    /// (Σ g, Σ g x̂) over the batch's planes of channel c, where g is the output gradient masked by the fused ReLU
+    /// (recomputed from x, or where `output` is positive, writing g to `maskedGradient`).
+    @inline(__always)
+    static func channelGradientSums(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, relu: ReLUMask?,
+                                    output: (UnsafePointer<Float>, UnsafeMutablePointer<Float>)?, channel c: Int,
+                                    mean m: Float, inverseStd r: Float, batch: Int, channels: Int,
+                                    spatial: Int) -> (Double, Double) {
+        let (g, b) = relu.map { ($0.gammas[c], $0.betas[c]) } ?? (0, 0)
+        let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g), Vector(repeating: b))
+        var sum = 0.0, dot = 0.0
+        for n in 0..<batch {
+            let offset = (n * channels + c) * spatial
+            let (source, gradient) = (x + offset, dy + offset)
+            let masked = output.map { ($0.0 + offset, $0.1 + offset) }
+            let sums = Reduction.blockedSums(count: spatial, { i in
+                let v = load(source, i)
+                var d = load(gradient, i)
+                if relu != nil { d = d.replacing(with: 0, where: .!(affine(v, mv, rv, gv, bv) .> 0)) }
+                if let (y, target) = masked {
+                    d = d.replacing(with: 0, where: .!(load(y, i) .> 0))
+                    store(d, target, i)
+                }
+                return (d, d * ((v - mv) * rv))
+            }, { i in
+                let v = source[i]
+                var d = relu == nil || affine(v, m, r, g, b) > 0 ? gradient[i] : 0
+                if let (y, target) = masked {
+                    d = y[i] > 0 ? d : 0
+                    target[i] = d
+                }
+                return (d, d * ((v - m) * r))
+            })
+            sum += sums.0
+            dot += sums.1
+        }
+        return (sum, dot)
     }
 
     /// gradientSums[c] = Σ g and gradientDotSums[c] = Σ g x̂ over n and s, in one pass, where g is the output
@@ -107,30 +194,37 @@ public enum BatchNormalization {
                                     gradientDotSums: UnsafeMutablePointer<Float>) {
         // x and dy are (N,C,S); means, inverseStds and the sums are (C)
         ComputeThreads.forEachRange(channels) { range in for c in range {
-            let (m, r) = (means[c], inverseStds[c])
-            let (g, b) = relu.map { ($0.gammas[c], $0.betas[c]) } ?? (0, 0)
-            let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g),
-                                    Vector(repeating: b))
-            var sum = 0.0, dot = 0.0
-            for n in 0..<batch {
-                let offset = (n * channels + c) * spatial
-                let (source, gradient) = (x + offset, dy + offset)
-                let sums = Reduction.blockedSums(count: spatial, { i in
-                    let v = load(source, i)
-                    var d = load(gradient, i)
-                    if relu != nil { d = d.replacing(with: 0, where: .!(affine(v, mv, rv, gv, bv) .> 0)) }
-                    return (d, d * ((v - mv) * rv))
-                }, { i in
-                    let v = source[i]
-                    let d = relu == nil || affine(v, m, r, g, b) > 0 ? gradient[i] : 0
-                    return (d, d * ((v - m) * r))
-                })
-                sum += sums.0
-                dot += sums.1
-            }
+            let (sum, dot) = channelGradientSums(x, dy, relu: relu, output: nil, channel: c, mean: means[c],
+                                                 inverseStd: inverseStds[c], batch: batch, channels: channels,
+                                                 spatial: spatial)
             gradientSums[c] = Float(sum)
             gradientDotSums[c] = Float(dot)
         } }
+    }
+
+    /// One plane of the input gradient: dx = a (g - g0 - x̂ d0), g masked as in `channelGradientSums`.
+    @inline(__always)
+    static func inputGradientPlane(_ source: UnsafePointer<Float>, _ gradient: UnsafePointer<Float>,
+                                   _ target: UnsafeMutablePointer<Float>, relu: (gamma: Float, beta: Float)?,
+                                   _ m: Float, _ r: Float, _ a: Float, _ g0: Float, _ d0: Float, spatial: Int) {
+        let (gamma, beta) = relu ?? (0, 0)
+        let (mv, rv, av) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: a))
+        let (gv, dv) = (Vector(repeating: g0), Vector(repeating: d0))
+        let (gammas, betas) = (Vector(repeating: gamma), Vector(repeating: beta))
+        var i = 0
+        while i + 16 <= spatial {
+            let v = load(source, i)
+            var g = load(gradient, i)
+            if relu != nil { g = g.replacing(with: 0, where: .!(affine(v, mv, rv, gammas, betas) .> 0)) }
+            store(av * (g - gv - (v - mv) * rv * dv), target, i)
+            i += 16
+        }
+        while i < spatial {
+            let v = source[i]
+            let g = relu == nil || affine(v, m, r, gamma, beta) > 0 ? gradient[i] : 0
+            target[i] = a * (g - g0 - (v - m) * r * d0)
+            i += 1
+        }
     }
 
     /// dx = scales[c] * (g - meanGradients[c] - x̂ * meanGradientDots[c]) with g and x̂ as in `gradientSums`:
@@ -146,27 +240,43 @@ public enum BatchNormalization {
         ComputeThreads.forEachRange(batch * channels, grain: planeGrain(spatial)) { planes in
             for plane in planes {
                 let c = plane % channels, offset = plane * spatial
-                let (source, gradient, target) = (x + offset, dy + offset, dx + offset)
-                let (m, r, a, g0, d0) = (means[c], inverseStds[c], scales[c], meanGradients[c], meanGradientDots[c])
-                let (gamma, beta) = relu.map { ($0.gammas[c], $0.betas[c]) } ?? (0, 0)
-                let (mv, rv, av) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: a))
-                let (gv, dv) = (Vector(repeating: g0), Vector(repeating: d0))
-                let (gammas, betas) = (Vector(repeating: gamma), Vector(repeating: beta))
-                var i = 0
-                while i + 16 <= spatial {
-                    let v = load(source, i)
-                    var g = load(gradient, i)
-                    if relu != nil { g = g.replacing(with: 0, where: .!(affine(v, mv, rv, gammas, betas) .> 0)) }
-                    store(av * (g - gv - (v - mv) * rv * dv), target, i)
-                    i += 16
-                }
-                while i < spatial {
-                    let v = source[i]
-                    let g = relu == nil || affine(v, m, r, gamma, beta) > 0 ? gradient[i] : 0
-                    target[i] = a * (g - g0 - (v - m) * r * d0)
-                    i += 1
-                }
+                inputGradientPlane(x + offset, dy + offset, dx + offset, relu: relu.map { ($0.gammas[c], $0.betas[c]) },
+                                   means[c], inverseStds[c], scales[c], meanGradients[c], meanGradientDots[c],
+                                   spatial: spatial)
             }
         }
+    }
+
+    /// The training backward pass, channel by channel: Σ g and Σ g x̂ (written to `gradientSums` and
+    /// `gradientDotSums`, β's and γ's gradients), then dx as `inputGradient` computes it with the means over the
+    /// batch, when `inputGradient` is given. With `output` the gradient is masked where the output is positive
+    /// instead (a ReLU after a residual sum), and the masked gradient, the shortcut's, is written to its second
+    /// pointer.
+    public static func trainingBackward(input x: UnsafePointer<Float>, relu: ReLUMask?,
+                                        output: (UnsafePointer<Float>, UnsafeMutablePointer<Float>)?,
+                                        outputGradient dy: UnsafePointer<Float>, means: UnsafePointer<Float>,
+                                        inverseStds: UnsafePointer<Float>, gammas: UnsafePointer<Float>,
+                                        batch: Int, channels: Int, spatial: Int,
+                                        gradientSums: UnsafeMutablePointer<Float>,
+                                        gradientDotSums: UnsafeMutablePointer<Float>,
+                                        inputGradient dx: UnsafeMutablePointer<Float>?) {
+        // x, dy, the output, the masked gradient and dx are (N,C,S); the rest are (C)
+        let count = Float(batch * spatial)
+        ComputeThreads.forEachRange(channels) { range in for c in range {
+            let (m, r) = (means[c], inverseStds[c])
+            let (sum, dot) = channelGradientSums(x, dy, relu: relu, output: output, channel: c, mean: m,
+                                                 inverseStd: r, batch: batch, channels: channels, spatial: spatial)
+            gradientSums[c] = Float(sum)
+            gradientDotSums[c] = Float(dot)
+            guard let dx else { continue }
+            let (g0, d0) = (Float(sum) / count, Float(dot) / count)
+            let gradient = output.map { UnsafePointer($0.1) } ?? dy
+            for n in 0..<batch {
+                let offset = (n * channels + c) * spatial
+                inputGradientPlane(x + offset, gradient + offset, dx + offset,
+                                   relu: relu.map { ($0.gammas[c], $0.betas[c]) }, m, r, gammas[c] * r, g0, d0,
+                                   spatial: spatial)
+            }
+        } }
     }
 }

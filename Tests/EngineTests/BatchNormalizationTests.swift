@@ -2,7 +2,8 @@ import Engine
 import Testing
 
 /// The batch statistics of `BatchNormalization.moments` against Double sums: the variance they give must keep its
-/// digits for activations far from zero, where a float Σ x^2 - (Σ x)^2 / n would keep none.
+/// digits for activations far from zero, where a float Σ x^2 - (Σ x)^2 / n would keep none. The channel-by-channel
+/// training passes against the separate passes, bit for bit, on one thread and three.
 @Suite struct BatchNormalizationTests {
     @Test(arguments: [(3, 5, 7, Float(0)), (4, 3, 3136, 0), (2, 2, 100_003, 0), (16, 3, 49, 1000), (8, 2, 1024, -300)])
     func momentsGiveTheVariance(batch: Int, channels: Int, spatial: Int, offset: Float) {
@@ -26,5 +27,64 @@ import Testing
         expectClose(actualMeans, means, absolute: 0, relative: 1e-6, "means (\(batch),\(channels),\(spatial)) at \(offset)")
         expectClose(actualVariances, variances, absolute: 0, relative: 1e-3,
                     "variances (\(batch),\(channels),\(spatial)) at \(offset)")
+    }
+
+    /// (N, C, S) = (5, 7, 37): vectors and tails; the ReLU recomputed from x, or after a residual from the output.
+    @Test(arguments: [false, true])
+    func trainingPassesMatchTheSeparatePasses(residual: Bool) {
+        let (n, c, s) = (5, 7, 37), count = n * c * s
+        let x = randomValues(count, stream: 5), shortcut = randomValues(count, stream: 6)
+        let dy = randomValues(count, stream: 7), gammas = randomValues(c, low: 0.5, high: 1.5, stream: 8)
+        let betas = randomValues(c, stream: 9)
+        func run(_ body: () -> [Float]) -> [Float] {
+            let one = ComputeThreads.with(threads: 1, body), three = ComputeThreads.with(threads: 3, body)
+            #expect(one == three, "1 and 3 threads")
+            return one
+        }
+        let relu = BatchNormalization.ReLUMask(gammas: gammas, betas: betas)
+        let fused = run {
+            var y = [Float](repeating: 0, count: count), masked = y, dx = y
+            var means = [Float](repeating: 0, count: c), inverseStds = means, unbiased = means, sums = means, dots = means
+            BatchNormalization.trainingForward(x, &y, gammas: gammas, betas: betas, residual: residual ? shortcut : nil,
+                                               relu: true, epsilon: 1e-5, batch: n, channels: c, spatial: s,
+                                               means: &means, inverseStds: &inverseStds, unbiasedVariances: &unbiased)
+            y.withUnsafeBufferPointer { output in masked.withUnsafeMutableBufferPointer { masked in
+                BatchNormalization.trainingBackward(input: x, relu: residual ? nil : relu,
+                                                    output: residual ? (output.baseAddress!, masked.baseAddress!) : nil,
+                                                    outputGradient: dy, means: means, inverseStds: inverseStds,
+                                                    gammas: gammas, batch: n, channels: c, spatial: s,
+                                                    gradientSums: &sums, gradientDotSums: &dots, inputGradient: &dx)
+            } }
+            return y + (residual ? masked : []) + dx + means + inverseStds + unbiased + sums + dots
+        }
+        let separate = run {
+            var y = [Float](repeating: 0, count: count), masked = y, dx = y
+            var moments = [Double](repeating: 0, count: 2 * c)
+            var means = [Float](repeating: 0, count: c), inverseStds = means, unbiased = means, sums = means, dots = means
+            moments.withUnsafeMutableBufferPointer {
+                BatchNormalization.moments(x, batch: n, channels: c, spatial: s, sums: $0.baseAddress!,
+                                           squareSums: $0.baseAddress! + c)
+            }
+            for i in 0..<c {
+                (means[i], inverseStds[i], unbiased[i]) = BatchNormalization.statistics(
+                    sum: moments[i], squareSum: moments[c + i], count: Double(n * s), epsilon: 1e-5)
+            }
+            BatchNormalization.normalize(x, &y, means: means, inverseStds: inverseStds, gammas: gammas, betas: betas,
+                                         residual: residual ? shortcut : nil, relu: true, batch: n, channels: c,
+                                         spatial: s)
+            if residual { Elementwise.reluBackward(input: y, outputGradient: dy, inputGradient: &masked, count: count) }
+            let gradient = residual ? masked : dy
+            BatchNormalization.gradientSums(input: x, relu: residual ? nil : relu, outputGradient: gradient,
+                                            means: means, inverseStds: inverseStds, batch: n, channels: c, spatial: s,
+                                            gradientSums: &sums, gradientDotSums: &dots)
+            let scales = (0..<c).map { gammas[$0] * inverseStds[$0] }
+            let meanGradients = sums.map { $0 / Float(n * s) }, meanDots = dots.map { $0 / Float(n * s) }
+            BatchNormalization.inputGradient(input: x, relu: residual ? nil : relu, outputGradient: gradient,
+                                             means: means, inverseStds: inverseStds, scales: scales,
+                                             meanGradients: meanGradients, meanGradientDots: meanDots,
+                                             inputGradient: &dx, batch: n, channels: c, spatial: s)
+            return y + (residual ? masked : []) + dx + means + inverseStds + unbiased + sums + dots
+        }
+        expectEqual(fused, separate, "channel-by-channel against separate passes, residual \(residual)")
     }
 }

@@ -43,7 +43,7 @@ public final class BatchNorm: Layer {
     public var crossRank: (any CrossRankSum)?
     /// The mean gradients' per-channel sums on their way to and from the other ranks.
     private var rankSums: [Double]
-    /// Per-channel Σ x and Σ x^2 of a training batch, and its count last, summed over the ranks with crossRank.
+    /// Per-channel Σ x and Σ x^2 of a training batch, and its count last, on their way to and from the other ranks.
     private var moments: [Double]
     /// The number of values per channel behind the last training forward's statistics, over every rank.
     private var statisticsCount = 0.0
@@ -111,86 +111,100 @@ public final class BatchNorm: Layer {
 
     // input is (N, C, S) with S the spatial positions; output the same
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
-        let x = inputs[0]
+        let x = inputs[0], shortcut = residual ? inputs[1].pointer : nil
         let (n, s) = (x.shape[0], x.count / (x.shape[0] * channels))
-        let m = n * s
         let y = pool.tensor(shape: x.shape)
         mode = context.mode
-        if mode == .training {
-            // One pass gives Σ x and Σ x^2 in Double (accurate for large activations, see
-            // `BatchNormalization.moments`); with crossRank they and the count are summed over the ranks first.
-            moments.withUnsafeMutableBufferPointer { moments in
-                BatchNormalization.moments(x.pointer, batch: n, channels: channels, spatial: s,
-                                           sums: moments.baseAddress!, squareSums: moments.baseAddress! + channels)
-                moments[2 * channels] = Double(m)
-                crossRank?.sumOverRanks(moments)
-            }
-            let count = moments[2 * channels]
-            statisticsCount = count
-            for c in 0..<channels {
-                let mean = moments[c] / count
-                let squares = max(moments[channels + c] - moments[c] * mean, 0)
-                let variance = Float(squares / count), unbiased = count > 1 ? Float(squares / (count - 1)) : variance
-                means[c] = Float(mean)
-                inverseStd[c] = 1 / (variance + epsilon).squareRoot()
-                runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * means[c]
-                runningVariance.pointer[c] = (1 - momentum) * runningVariance.pointer[c] + momentum * unbiased
-            }
-            batchesTracked.pointer[0] += 1
-        } else {
+        input = x
+        output = residual && fusedReLU ? y : nil
+        guard mode == .training else {
             for c in 0..<channels {
                 means[c] = runningMean.pointer[c]
                 inverseStd[c] = 1 / (runningVariance.pointer[c] + epsilon).squareRoot()
             }
+            BatchNormalization.normalize(x.pointer, y.pointer, means: means, inverseStds: inverseStd,
+                                         gammas: gamma.pointer, betas: beta.pointer, residual: shortcut,
+                                         relu: fusedReLU, batch: n, channels: channels, spatial: s)
+            return y
         }
-        BatchNormalization.normalize(x.pointer, y.pointer, means: means, inverseStds: inverseStd,
-                                     gammas: gamma.pointer, betas: beta.pointer,
-                                     residual: residual ? inputs[1].pointer : nil, relu: fusedReLU, batch: n,
-                                     channels: channels, spatial: s)
-        input = x
-        output = residual && fusedReLU ? y : nil
+        let unbiasedVariances = workspace.buffer(count: channels)
+        statisticsCount = Double(n * s)
+        if let crossRank {
+            // Σ x and Σ x^2 in Double (accurate for large activations, see `BatchNormalization.moments`) and the
+            // count, summed over the ranks, then the normalization in a pass of its own.
+            moments.withUnsafeMutableBufferPointer { moments in
+                BatchNormalization.moments(x.pointer, batch: n, channels: channels, spatial: s,
+                                           sums: moments.baseAddress!, squareSums: moments.baseAddress! + channels)
+                moments[2 * channels] = statisticsCount
+                crossRank.sumOverRanks(moments)
+            }
+            statisticsCount = moments[2 * channels]
+            for c in 0..<channels {
+                (means[c], inverseStd[c], unbiasedVariances[c]) = BatchNormalization.statistics(
+                    sum: moments[c], squareSum: moments[channels + c], count: statisticsCount, epsilon: epsilon)
+            }
+            BatchNormalization.normalize(x.pointer, y.pointer, means: means, inverseStds: inverseStd,
+                                         gammas: gamma.pointer, betas: beta.pointer, residual: shortcut,
+                                         relu: fusedReLU, batch: n, channels: channels, spatial: s)
+        } else {
+            BatchNormalization.trainingForward(x.pointer, y.pointer, gammas: gamma.pointer, betas: beta.pointer,
+                                               residual: shortcut, relu: fusedReLU, epsilon: epsilon, batch: n,
+                                               channels: channels, spatial: s, means: &means,
+                                               inverseStds: &inverseStd, unbiasedVariances: unbiasedVariances)
+        }
+        for c in 0..<channels {
+            runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * means[c]
+            runningVariance.pointer[c] = (1 - momentum) * runningVariance.pointer[c] + momentum * unbiasedVariances[c]
+        }
+        batchesTracked.pointer[0] += 1
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
-        guard residual else {
-            return normalizationBackward(outputGradient, needsInputGradient: needsInputGradient).map { [$0] } ?? []
-        }
-        // The shortcut's gradient is the output gradient, masked where the ReLU cut the sum.
-        var dy = outputGradient
-        if let output {
-            dy = pool.tensor(shape: outputGradient.shape)
-            Elementwise.reluBackward(input: output.pointer, outputGradient: outputGradient.pointer,
-                                     inputGradient: dy.pointer, count: dy.count)
-        }
-        return normalizationBackward(dy, needsInputGradient: needsInputGradient).map { [$0, dy] } ?? []
-    }
-
-    /// Accumulates γ's and β's gradients and returns x's (nil when it is not needed), from the gradient of the
-    /// layer's output (masked here by the fused ReLU, unless a residual comes before it and the caller masked it).
-    private func normalizationBackward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
         let dy = outputGradient, x = input!
         let (n, s) = (dy.shape[0], dy.count / (dy.shape[0] * channels))
         let scratch = workspace.buffer(count: 5 * channels)
         let (dgamma, dbeta, scales) = (scratch, scratch + channels, scratch + 2 * channels)
         let (meanGradients, meanGradientDots) = (scratch + 3 * channels, scratch + 4 * channels)
+        // The ReLU's mask: recomputed from x, or, after a residual, where the output is positive, the masked
+        // gradient then being the shortcut's.
         let mask = fusedReLU && !residual ? BatchNormalization.ReLUMask(gammas: gamma.pointer, betas: beta.pointer) : nil
-        BatchNormalization.gradientSums(input: x.pointer, relu: mask, outputGradient: dy.pointer, means: means,
+        let masked = output.map { _ in pool.tensor(shape: dy.shape) }
+        let shortcutGradient = residual ? masked ?? dy : nil
+        let dx = needsInputGradient ? pool.tensor(shape: dy.shape) : nil
+        defer {
+            Elementwise.addInPlace(gammaGradient.pointer, dgamma, count: channels)
+            Elementwise.addInPlace(betaGradient.pointer, dbeta, count: channels)
+        }
+        if mode == .training && crossRank == nil {
+            BatchNormalization.trainingBackward(input: x.pointer, relu: mask,
+                                                output: output.map { (UnsafePointer($0.pointer), masked!.pointer) },
+                                                outputGradient: dy.pointer, means: means, inverseStds: inverseStd,
+                                                gammas: gamma.pointer, batch: n, channels: channels, spatial: s,
+                                                gradientSums: dbeta, gradientDotSums: dgamma,
+                                                inputGradient: dx?.pointer)
+            return dx.map { [$0] + (shortcutGradient.map { [$0] } ?? []) } ?? []
+        }
+
+        // Separate passes: the mean gradients of synchronised batch norm cross the ranks between them.
+        let gradient = masked ?? dy
+        if let output, let masked {
+            Elementwise.reluBackward(input: output.pointer, outputGradient: dy.pointer, inputGradient: masked.pointer,
+                                     count: dy.count)
+        }
+        BatchNormalization.gradientSums(input: x.pointer, relu: mask, outputGradient: gradient.pointer, means: means,
                                         inverseStds: inverseStd, batch: n, channels: channels, spatial: s,
                                         gradientSums: dbeta, gradientDotSums: dgamma)
-        Elementwise.addInPlace(gammaGradient.pointer, dgamma, count: channels)
-        Elementwise.addInPlace(betaGradient.pointer, dbeta, count: channels)
-        guard needsInputGradient else { return nil }
+        guard let dx else { return [] }
 
         // The mean gradients run over the batch the statistics came from: the global one with crossRank. The
-        // parameter gradients above stay this rank's share; the gradient reduction sums them.
+        // parameter gradients stay this rank's share; the gradient reduction sums them.
         let m = Float(statisticsCount)
         if mode == .training {
             Elementwise.copy(dbeta, meanGradients, count: channels)
             Elementwise.copy(dgamma, meanGradientDots, count: channels)
             sumOverRanks(meanGradients, meanGradientDots)
         }
-        let dx = pool.tensor(shape: dy.shape)
         for c in 0..<channels {
             scales[c] = gamma.pointer[c] * inverseStd[c]
             // Training: dx = gamma / std * (dy - mean(dy) - xhat * mean(dy * xhat)), the batch statistics depend
@@ -198,11 +212,11 @@ public final class BatchNorm: Layer {
             meanGradients[c] = mode == .training ? meanGradients[c] / m : 0
             meanGradientDots[c] = mode == .training ? meanGradientDots[c] / m : 0
         }
-        BatchNormalization.inputGradient(input: x.pointer, relu: mask, outputGradient: dy.pointer, means: means,
+        BatchNormalization.inputGradient(input: x.pointer, relu: mask, outputGradient: gradient.pointer, means: means,
                                          inverseStds: inverseStd, scales: scales, meanGradients: meanGradients,
                                          meanGradientDots: meanGradientDots, inputGradient: dx.pointer, batch: n,
                                          channels: channels, spatial: s)
-        return dx
+        return [dx] + (shortcutGradient.map { [$0] } ?? [])
     }
 
     public func releaseCaches() {
