@@ -146,12 +146,10 @@ public enum BatchNormalization {
         } }
     }
 
-    /// (Σ g, Σ g x̂) over the batch's planes of channel c, where g is the output gradient masked by the fused ReLU
-    /// (recomputed from x, or where `output` is positive, writing g to `maskedGradient`).
+    /// (Σ g, Σ g x̂) over the batch's planes of channel c, where g is the output gradient masked by the fused ReLU.
     @inline(__always)
     static func channelGradientSums(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, relu: ReLUMask?,
-                                    output: (UnsafePointer<Float>, UnsafeMutablePointer<Float>)?, channel c: Int,
-                                    mean m: Float, inverseStd r: Float, batch: Int, channels: Int,
+                                    channel c: Int, mean m: Float, inverseStd r: Float, batch: Int, channels: Int,
                                     spatial: Int) -> (Double, Double) {
         let (g, b) = relu.map { ($0.gammas[c], $0.betas[c]) } ?? (0, 0)
         let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g), Vector(repeating: b))
@@ -159,23 +157,14 @@ public enum BatchNormalization {
         for n in 0..<batch {
             let offset = (n * channels + c) * spatial
             let (source, gradient) = (x + offset, dy + offset)
-            let masked = output.map { ($0.0 + offset, $0.1 + offset) }
             let sums = Reduction.blockedSums(count: spatial, { i in
                 let v = load(source, i)
                 var d = load(gradient, i)
                 if relu != nil { d = d.replacing(with: 0, where: .!(affine(v, mv, rv, gv, bv) .> 0)) }
-                if let (y, target) = masked {
-                    d = d.replacing(with: 0, where: .!(load(y, i) .> 0))
-                    store(d, target, i)
-                }
                 return (d, d * ((v - mv) * rv))
             }, { i in
                 let v = source[i]
-                var d = relu == nil || affine(v, m, r, g, b) > 0 ? gradient[i] : 0
-                if let (y, target) = masked {
-                    d = y[i] > 0 ? d : 0
-                    target[i] = d
-                }
+                let d = relu == nil || affine(v, m, r, g, b) > 0 ? gradient[i] : 0
                 return (d, d * ((v - m) * r))
             })
             sum += sums.0
@@ -194,7 +183,7 @@ public enum BatchNormalization {
                                     gradientDotSums: UnsafeMutablePointer<Float>) {
         // x and dy are (N,C,S); means, inverseStds and the sums are (C)
         ComputeThreads.forEachRange(channels) { range in for c in range {
-            let (sum, dot) = channelGradientSums(x, dy, relu: relu, output: nil, channel: c, mean: means[c],
+            let (sum, dot) = channelGradientSums(x, dy, relu: relu, channel: c, mean: means[c],
                                                  inverseStd: inverseStds[c], batch: batch, channels: channels,
                                                  spatial: spatial)
             gradientSums[c] = Float(sum)
@@ -249,31 +238,27 @@ public enum BatchNormalization {
 
     /// The training backward pass, channel by channel: Σ g and Σ g x̂ (written to `gradientSums` and
     /// `gradientDotSums`, β's and γ's gradients), then dx as `inputGradient` computes it with the means over the
-    /// batch, when `inputGradient` is given. With `output` the gradient is masked where the output is positive
-    /// instead (a ReLU after a residual sum), and the masked gradient, the shortcut's, is written to its second
-    /// pointer.
+    /// batch, when `inputGradient` is given.
     public static func trainingBackward(input x: UnsafePointer<Float>, relu: ReLUMask?,
-                                        output: (UnsafePointer<Float>, UnsafeMutablePointer<Float>)?,
                                         outputGradient dy: UnsafePointer<Float>, means: UnsafePointer<Float>,
                                         inverseStds: UnsafePointer<Float>, gammas: UnsafePointer<Float>,
                                         batch: Int, channels: Int, spatial: Int,
                                         gradientSums: UnsafeMutablePointer<Float>,
                                         gradientDotSums: UnsafeMutablePointer<Float>,
                                         inputGradient dx: UnsafeMutablePointer<Float>?) {
-        // x, dy, the output, the masked gradient and dx are (N,C,S); the rest are (C)
+        // x, dy and dx are (N,C,S); the rest are (C)
         let count = Float(batch * spatial)
         ComputeThreads.forEachRange(channels) { range in for c in range {
             let (m, r) = (means[c], inverseStds[c])
-            let (sum, dot) = channelGradientSums(x, dy, relu: relu, output: output, channel: c, mean: m,
-                                                 inverseStd: r, batch: batch, channels: channels, spatial: spatial)
+            let (sum, dot) = channelGradientSums(x, dy, relu: relu, channel: c, mean: m, inverseStd: r,
+                                                 batch: batch, channels: channels, spatial: spatial)
             gradientSums[c] = Float(sum)
             gradientDotSums[c] = Float(dot)
             guard let dx else { continue }
             let (g0, d0) = (Float(sum) / count, Float(dot) / count)
-            let gradient = output.map { UnsafePointer($0.1) } ?? dy
             for n in 0..<batch {
                 let offset = (n * channels + c) * spatial
-                inputGradientPlane(x + offset, gradient + offset, dx + offset,
+                inputGradientPlane(x + offset, dy + offset, dx + offset,
                                    relu: relu.map { ($0.gammas[c], $0.betas[c]) }, m, r, gammas[c] * r, g0, d0,
                                    spatial: spatial)
             }

@@ -29,7 +29,8 @@ import Testing
                     "variances (\(batch),\(channels),\(spatial)) at \(offset)")
     }
 
-    /// (N, C, S) = (5, 7, 37): vectors and tails; the ReLU recomputed from x, or after a residual from the output.
+    /// (N, C, S) = (5, 7, 37): vectors and tails; the ReLU's mask recomputed from x, or after a residual taken from
+    /// the output beforehand.
     @Test(arguments: [false, true])
     func trainingPassesMatchTheSeparatePasses(residual: Bool) {
         let (n, c, s) = (5, 7, 37), count = n * c * s
@@ -48,13 +49,12 @@ import Testing
             BatchNormalization.trainingForward(x, &y, gammas: gammas, betas: betas, residual: residual ? shortcut : nil,
                                                relu: true, epsilon: 1e-5, batch: n, channels: c, spatial: s,
                                                means: &means, inverseStds: &inverseStds, unbiasedVariances: &unbiased)
-            y.withUnsafeBufferPointer { output in masked.withUnsafeMutableBufferPointer { masked in
-                BatchNormalization.trainingBackward(input: x, relu: residual ? nil : relu,
-                                                    output: residual ? (output.baseAddress!, masked.baseAddress!) : nil,
-                                                    outputGradient: dy, means: means, inverseStds: inverseStds,
-                                                    gammas: gammas, batch: n, channels: c, spatial: s,
-                                                    gradientSums: &sums, gradientDotSums: &dots, inputGradient: &dx)
-            } }
+            if residual { Elementwise.reluBackward(input: y, outputGradient: dy, inputGradient: &masked, count: count) }
+            BatchNormalization.trainingBackward(input: x, relu: residual ? nil : relu,
+                                                outputGradient: residual ? masked : dy, means: means,
+                                                inverseStds: inverseStds, gammas: gammas, batch: n, channels: c,
+                                                spatial: s, gradientSums: &sums, gradientDotSums: &dots,
+                                                inputGradient: &dx)
             return y + (residual ? masked : []) + dx + means + inverseStds + unbiased + sums + dots
         }
         let separate = run {

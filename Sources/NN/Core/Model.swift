@@ -6,10 +6,11 @@ import Engine
 /// on one contiguous block. Parameters are laid out in graph order, which for the zoo models is torchvision's
 /// `named_parameters()` order.
 ///
-/// A batch norm whose output only a residual sum reads, as its first input, runs in the sum's place and adds the
-/// shortcut (and the sum's ReLU) in its own pass (`BatchNorm.takeResidual`): a ResNet block then writes and reads
-/// one activation less. The graph keeps both nodes, so names, parameter order and the profile's rows stay; the
-/// batch norm's row holds the time of both.
+/// A batch norm whose output only a residual sum reads, as its first input, runs its forward pass in the sum's
+/// place and adds the shortcut (and the sum's ReLU) in its own pass (`BatchNorm.takeResidual`): a ResNet block then
+/// writes and reads one activation less. The backward pass keeps the graph's order, the sum's gradient
+/// (`BatchNorm.residualGradient`) at the sum and the batch norm's at the batch norm. The graph keeps both nodes, so
+/// names, parameter order and the profile's rows stay; the batch norm's row holds the time of both.
 public final class Model {
     /// The layers and their wiring.
     public let graph: Graph
@@ -40,12 +41,14 @@ public final class Model {
     private var cachesForBackward = false
     /// Where each graph entry's first parameter lies in the flat buffers; nil for entries without parameters.
     private let firstParameterOffsets: [Int?]
-    /// What runs for each graph entry: its layer on its inputs, another layer in its place, or nothing when that
-    /// layer runs in a later entry's place.
-    private let steps: [Step?]
+    /// What the forward pass runs for each graph entry: its layer on its inputs, a batch norm in a residual sum's
+    /// place, or nothing for that batch norm's own entry.
+    private let forwardSteps: [ForwardStep?]
+    /// For each residual sum a batch norm computes, that batch norm's entry.
+    private let fusedSums: [Int: Int]
 
     /// A layer run on the outputs of `inputs`, whose time goes to the profile's `row`.
-    private struct Step {
+    private struct ForwardStep {
         let layer: any Layer
         let inputs: [Graph.Node]
         let row: Int
@@ -120,11 +123,21 @@ public final class Model {
         self.parameterSegments = parameterSegments
         self.bufferSegments = bufferSegments
         self.firstParameterOffsets = firstParameterOffsets
-        let steps = Self.fusingResidualSums(graph)
-        self.steps = steps
+        let fusedSums = Self.residualSumsToFuse(graph)
+        self.fusedSums = fusedSums
+        var forwardSteps: [ForwardStep?] = graph.entries.enumerated().map {
+            ForwardStep(layer: $1.layer, inputs: $1.inputs, row: $0)
+        }
+        for (sum, normalized) in fusedSums {
+            forwardSteps[sum] = ForwardStep(layer: graph.entries[normalized].layer,
+                                            inputs: [graph.entries[normalized].inputs[0], graph.entries[sum].inputs[1]],
+                                            row: normalized)
+            forwardSteps[normalized] = nil
+        }
+        self.forwardSteps = forwardSteps
         let n = graph.entries.count
         var lastReader = Array(0..<n)
-        for (index, step) in steps.enumerated() {
+        for (index, step) in forwardSteps.enumerated() {
             for input in step?.inputs ?? [] where input.index >= 0 { lastReader[input.index] = index }
         }
         var lastReads = Array(repeating: [Int](), count: n)
@@ -134,16 +147,15 @@ public final class Model {
         gradientIsOwned = Array(repeating: false, count: n)
     }
 
-    /// The graph's entries as steps, each batch norm read only by a residual sum's first input (and nothing else
-    /// reading that sum's two inputs being the same node) moved into the sum's step with the shortcut as its second
-    /// input.
-    private static func fusingResidualSums(_ graph: Graph) -> [Step?] {
+    /// The residual sums (entry index to the batch norm's) whose first input only they read, a batch norm's output
+    /// not followed by its own ReLU, made to take the shortcut (`BatchNorm.takeResidual`).
+    private static func residualSumsToFuse(_ graph: Graph) -> [Int: Int] {
         let entries = graph.entries
         var readers = Array(repeating: [Int](), count: entries.count)
         for (index, entry) in entries.enumerated() {
             for input in entry.inputs where input.index >= 0 { readers[input.index].append(index) }
         }
-        var steps: [Step?] = entries.enumerated().map { Step(layer: $1.layer, inputs: $1.inputs, row: $0) }
+        var fused: [Int: Int] = [:]
         for (index, entry) in entries.enumerated() {
             guard let sum = entry.layer as? Add, entry.inputs.count == 2, entry.inputs[0] != entry.inputs[1] else {
                 continue
@@ -152,16 +164,14 @@ public final class Model {
             guard normalized >= 0, readers[normalized] == [index],
                   let batchNorm = entries[normalized].layer as? BatchNorm,
                   batchNorm.takeResidual(relu: sum.fusedReLU) else { continue }
-            steps[index] = Step(layer: batchNorm, inputs: [entries[normalized].inputs[0], entry.inputs[1]],
-                                row: normalized)
-            steps[normalized] = nil
+            fused[index] = normalized
         }
-        return steps
+        return fused
     }
 
     /// The graph entries whose work another entry's layer does, each with the entry whose profile row carries it.
     public var fusedEntries: [(entry: Int, row: Int)] {
-        steps.enumerated().compactMap { index, step in step.flatMap { $0.row != index ? (index, $0.row) : nil } }
+        fusedSums.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// The number of trainable parameters.
@@ -216,7 +226,7 @@ public final class Model {
                      "Model: input \(input.shape) does not match samples of \(inputShape)")
         var outputs = [Tensor?](repeating: nil, count: graph.entries.count)
         var layerContext = context
-        for (index, step) in steps.enumerated() {
+        for (index, step) in forwardSteps.enumerated() {
             guard let step else { continue }
             let inputs = step.inputs.map { $0.index < 0 ? input : outputs[$0.index]! }
             layerContext.layerIndex = step.row
@@ -249,27 +259,33 @@ public final class Model {
         }
         outputGradients[n - 1] = outputGradient
         for index in stride(from: n - 1, through: 0, by: -1) {
-            // A fused batch norm's gradients are final at its own entry: its step ran at a later one.
+            let entry = graph.entries[index]
             defer { if let offset = firstParameterOffsets[index] { gradientsReady(offset) } }
-            guard let step = steps[index] else { continue }
             // A node nothing downstream depends on (its output unused) contributes no gradient.
             guard let gradient = outputGradients[index] else {
-                step.layer.releaseCaches()
+                entry.layer.releaseCaches()
                 continue
             }
-            let needsInputGradient = step.inputs.contains { $0.index >= 0 }
+            let needsInputGradient = entry.inputs.contains { $0.index >= 0 }
+            let fusedInto = fusedSums[index]
+            func run() -> [Tensor] {
+                // A fused sum: one gradient for both inputs; the batch norm keeps its caches for its own entry.
+                if let fusedInto, let batchNorm = graph.entries[fusedInto].layer as? BatchNorm {
+                    let sumGradient = batchNorm.residualGradient(gradient)
+                    return [sumGradient, sumGradient]
+                }
+                defer { entry.layer.releaseCaches() }
+                return entry.layer.backward(gradient, needsInputGradient: needsInputGradient)
+            }
             let inputGradients: [Tensor]
             if let profile {
-                let start = ContinuousClock.now
-                inputGradients = LayerProfile.$timedBackward.withValue((profile, step.row)) {
-                    step.layer.backward(gradient, needsInputGradient: needsInputGradient)
-                }
-                profile.addBackward(step.row, Self.seconds(since: start))
+                let row = fusedInto ?? index, start = ContinuousClock.now
+                inputGradients = LayerProfile.$timedBackward.withValue((profile, row)) { run() }
+                profile.addBackward(row, Self.seconds(since: start))
             } else {
-                inputGradients = step.layer.backward(gradient, needsInputGradient: needsInputGradient)
+                inputGradients = run()
             }
-            step.layer.releaseCaches()
-            for (input, inputGradient) in zip(step.inputs, inputGradients) where input.index >= 0 {
+            for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
                 // The layer's own output gradient passed through (a plain sum, a reshape) or one tensor returned
                 // for both inputs is shared; any other input gradient is the node's alone.
                 let shared = inputGradient.storage === gradient.storage

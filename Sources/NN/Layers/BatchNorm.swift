@@ -30,8 +30,8 @@ public final class BatchNorm: Layer {
     public private(set) var residual = false
 
     private var input: Tensor?
-    /// The output, kept for backward only with both the residual and the ReLU: the shortcut moves the ReLU's kink,
-    /// so the mask is where the output is positive.
+    /// The output, kept for `residualGradient` only with both the residual and the ReLU: the shortcut moves the
+    /// ReLU's kink, so the mask is where the output is positive.
     private var output: Tensor?
     private var means: [Float]
     private var inverseStd: [Float]
@@ -160,39 +160,42 @@ public final class BatchNorm: Layer {
         return y
     }
 
+    /// The gradient of the residual sum's inputs, from the layer's output gradient: masked where the ReLU cut the
+    /// sum, or the output gradient itself without the ReLU. `Model` gives it to the shortcut and, as its output
+    /// gradient, to this layer's `backward`, at the graph positions of the sum and of the batch norm: so the
+    /// shortcut's backward pass runs before the batch norm's, as it would without the fusion, and no more
+    /// gradients are alive together than then.
+    public func residualGradient(_ outputGradient: Tensor) -> Tensor {
+        guard let output else { return outputGradient }
+        let masked = pool.tensor(shape: outputGradient.shape)
+        Elementwise.reluBackward(input: output.pointer, outputGradient: outputGradient.pointer,
+                                 inputGradient: masked.pointer, count: masked.count)
+        return masked
+    }
+
+    /// With a residual, `outputGradient` is the one `residualGradient` gave: it is masked already.
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         let dy = outputGradient, x = input!
         let (n, s) = (dy.shape[0], dy.count / (dy.shape[0] * channels))
         let scratch = workspace.buffer(count: 5 * channels)
         let (dgamma, dbeta, scales) = (scratch, scratch + channels, scratch + 2 * channels)
         let (meanGradients, meanGradientDots) = (scratch + 3 * channels, scratch + 4 * channels)
-        // The ReLU's mask: recomputed from x, or, after a residual, where the output is positive, the masked
-        // gradient then being the shortcut's.
         let mask = fusedReLU && !residual ? BatchNormalization.ReLUMask(gammas: gamma.pointer, betas: beta.pointer) : nil
-        let masked = output.map { _ in pool.tensor(shape: dy.shape) }
-        let shortcutGradient = residual ? masked ?? dy : nil
         let dx = needsInputGradient ? pool.tensor(shape: dy.shape) : nil
         defer {
             Elementwise.addInPlace(gammaGradient.pointer, dgamma, count: channels)
             Elementwise.addInPlace(betaGradient.pointer, dbeta, count: channels)
         }
         if mode == .training && crossRank == nil {
-            BatchNormalization.trainingBackward(input: x.pointer, relu: mask,
-                                                output: output.map { (UnsafePointer($0.pointer), masked!.pointer) },
-                                                outputGradient: dy.pointer, means: means, inverseStds: inverseStd,
-                                                gammas: gamma.pointer, batch: n, channels: channels, spatial: s,
-                                                gradientSums: dbeta, gradientDotSums: dgamma,
-                                                inputGradient: dx?.pointer)
-            return dx.map { [$0] + (shortcutGradient.map { [$0] } ?? []) } ?? []
+            BatchNormalization.trainingBackward(input: x.pointer, relu: mask, outputGradient: dy.pointer, means: means,
+                                                inverseStds: inverseStd, gammas: gamma.pointer, batch: n,
+                                                channels: channels, spatial: s, gradientSums: dbeta,
+                                                gradientDotSums: dgamma, inputGradient: dx?.pointer)
+            return dx.map { [$0] } ?? []
         }
 
         // Separate passes: the mean gradients of synchronised batch norm cross the ranks between them.
-        let gradient = masked ?? dy
-        if let output, let masked {
-            Elementwise.reluBackward(input: output.pointer, outputGradient: dy.pointer, inputGradient: masked.pointer,
-                                     count: dy.count)
-        }
-        BatchNormalization.gradientSums(input: x.pointer, relu: mask, outputGradient: gradient.pointer, means: means,
+        BatchNormalization.gradientSums(input: x.pointer, relu: mask, outputGradient: dy.pointer, means: means,
                                         inverseStds: inverseStd, batch: n, channels: channels, spatial: s,
                                         gradientSums: dbeta, gradientDotSums: dgamma)
         guard let dx else { return [] }
@@ -212,11 +215,11 @@ public final class BatchNorm: Layer {
             meanGradients[c] = mode == .training ? meanGradients[c] / m : 0
             meanGradientDots[c] = mode == .training ? meanGradientDots[c] / m : 0
         }
-        BatchNormalization.inputGradient(input: x.pointer, relu: mask, outputGradient: gradient.pointer, means: means,
+        BatchNormalization.inputGradient(input: x.pointer, relu: mask, outputGradient: dy.pointer, means: means,
                                          inverseStds: inverseStd, scales: scales, meanGradients: meanGradients,
                                          meanGradientDots: meanGradientDots, inputGradient: dx.pointer, batch: n,
                                          channels: channels, spatial: s)
-        return [dx] + (shortcutGradient.map { [$0] } ?? [])
+        return [dx]
     }
 
     public func releaseCaches() {
