@@ -31,9 +31,10 @@ enum WinogradConvolution {
 
     /// Whether these kernels beat the direct and unfolded ones on this pass: measured per layer and pass on
     /// ResNet-20's and ResNet-50's 3x3 layers (each `Convolution.Method` timed on one thread, Sapphire Rapids), 1.2-4x
-    /// faster up to 256 channels, slower than the GEMM at 512 on 7x7 images.
+    /// faster up to 256 channels; at 512 on 7x7 images the forward pass and the input gradient 1.2-1.5x the GEMM, the
+    /// weight gradient slower (60 against 71 GFLOP/s: its sums over the batch's 64 tiles, 38 MB, go through memory).
     static func isFaster(_ pass: Convolution.Pass, sizes s: Convolution.Sizes) -> Bool {
-        max(s.channels, s.outputChannels) <= 256
+        pass != .weightGradient || max(s.channels, s.outputChannels) <= 256
     }
 
     // MARK: Entry points
@@ -140,10 +141,14 @@ enum WinogradConvolution {
         func transformWeights<V: WinogradVector>(_: V.Type, _ weight: UnsafePointer<Float>, transposed: Bool,
                                                  into u: UnsafeMutablePointer<Float>) {
             let lanes = V.scalarCount
-            ComputeThreads.forEach(channels) { c, _ in
+            // A block of output channels at a time, its input channels in order: the lanes' kernels are then read
+            // from `lanes` rows as streams, and U is written as 36 streams. Input channels outermost read the
+            // kernels of all outputs at once, rows 9 * channels floats apart, which fall into a few cache sets
+            // (512 channels: 2 of L1's 64) and missed L1 on nearly every load.
+            ComputeThreads.forEach(outputs / lanes) { ob, _ in
                 withUnsafeTemporaryAllocation(of: V.self, capacity: 9 + 18) { buffer in
-                    let g = buffer.baseAddress!, rows = g + 9
-                    for o0 in stride(from: 0, to: outputs, by: lanes) {
+                    let g = buffer.baseAddress!, rows = g + 9, o0 = ob * lanes
+                    for c in 0..<channels {
                         for tap in 0..<9 {
                             var v = V()
                             for l in 0..<lanes {
@@ -287,10 +292,12 @@ enum WinogradConvolution {
                 Elementwise.addInPlace(scratch, scratch + task * sumsCount, count: sumsCount)
             }
             let sums = UnsafePointer(scratch)
-            ComputeThreads.forEach(channels) { c, _ in
-                for o0 in stride(from: 0, to: outputs, by: lanes) {
-                    Transform.kernelGradient(V.self, sums + c * outputs + o0, pointStride: channels * outputs,
-                                             into: weightGradient + (o0 * channels + c) * 9, laneStride: channels * 9)
+            // By blocks of output channels, input channels in order, for the reason `transformWeights` gives.
+            ComputeThreads.forEach(outputBlocks) { ob, _ in
+                for c in 0..<channels {
+                    Transform.kernelGradient(V.self, sums + c * outputs + ob * lanes, pointStride: channels * outputs,
+                                             into: weightGradient + (ob * lanes * channels + c) * 9,
+                                             laneStride: channels * 9)
                 }
             }
         }
