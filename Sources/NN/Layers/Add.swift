@@ -3,9 +3,8 @@ import Engine
 /// Sums two inputs of the same shape: the merge of a residual block, optionally with the ReLU that follows it fused
 /// in (y = max(a + b, 0)), which spares a pass over the sum and the activation layer's buffer.
 ///
-/// The sum takes a buffer from the pool, to which a ResNet block's first input (its last batch norm's output, which
-/// nothing else reads) goes back once summed: writing over it, as PyTorch's `out += identity` does, would save no
-/// memory (ResNet-50's peak is lower without).
+/// The sum takes a buffer from the pool. In a ResNet block the first input is a batch norm's output that nothing else
+/// reads, and `Model` then has the batch norm compute the sum in its own pass (`BatchNorm.takeResidual`).
 public final class Add: Layer {
     /// Whether the sum goes through a ReLU in the same pass.
     public let fusedReLU: Bool
