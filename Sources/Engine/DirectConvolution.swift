@@ -93,8 +93,21 @@ enum DirectConvolution {
                         Elementwise.copy(pixels, row + left, count: width)
                         Elementwise.zero(row + left + width, count: rowStride - left - width)
                     } else {
+                        // Pixel x lands in padded column left + x: the pixels of even x make one contiguous run of a
+                        // phase, those of odd x one of the other, split 16 pixels at a time.
                         Elementwise.zero(row, count: rowStride)
-                        for x in 0..<width { row[tapOffset(left + x)] = pixels[x] }
+                        let even = row + tapOffset(left), odd = row + tapOffset(left + 1)
+                        var x = 0
+                        while x + 16 <= width {
+                            let v: SIMD16<Float> = load(pixels + x)
+                            store(v.evenHalf, even + x / 2)
+                            store(v.oddHalf, odd + x / 2)
+                            x += 16
+                        }
+                        while x < width {
+                            row[tapOffset(left + x)] = pixels[x]
+                            x += 1
+                        }
                     }
                 }
                 Elementwise.zero(plane + (top + height) * rowStride,
@@ -422,15 +435,18 @@ enum DirectConvolution {
             }
             plane += layout.planeStride
         }
-        @inline(__always) func put(_ v: V, _ o: Int, _ y: Int) {
-            for (half, row) in [(v.lowHalf, y), (v.highHalf, y + 4)] where o < outputs && row < rows {
-                let p = output + o * planeStride + row * rowStride
-                if lanes == 8 {
-                    UnsafeMutableRawPointer(p).storeBytes(of: half, as: SIMD8<Float>.self)
-                } else {
-                    for l in 0..<lanes { p[l] = half[l] }
-                }
+        @inline(__always) func put(_ half: SIMD8<Float>, _ o: Int, _ row: Int) {
+            guard o < outputs && row < rows else { return }
+            let p = output + o * planeStride + row * rowStride
+            if lanes == 8 {
+                store(half, p)
+            } else {
+                for l in 0..<lanes { p[l] = half[l] }
             }
+        }
+        @inline(__always) func put(_ v: V, _ o: Int, _ y: Int) {
+            put(v.lowHalf, o, y)
+            put(v.highHalf, o, y + 4)
         }
         put(a00, 0, 0); put(a01, 0, 1); put(a02, 0, 2); put(a03, 0, 3)
         put(a10, 1, 0); put(a11, 1, 1); put(a12, 1, 2); put(a13, 1, 3)
