@@ -20,11 +20,10 @@ enum DirectConvolution {
 
     /// Whether the direct kernels compute this pass of this geometry: a kernel larger than 1x1 (a pointwise
     /// convolution already is a GEMM on the image), padding smaller than the kernel (so that the input gradient is
-    /// a convolution with non-negative padding), and stride 1, or stride 2 for the forward pass and the weight
-    /// gradient (the input gradient of a strided convolution is not a plain convolution).
+    /// a convolution with non-negative padding), and stride 1 or 2 (at stride 2 the input gradient is four
+    /// stride-1 convolutions, `StridedInputGradient`).
     static func applies(_ pass: Convolution.Pass, to g: WindowGeometry) -> Bool {
-        let strides = pass == .inputGradient ? 1...1 : 1...2
-        return g.strideHeight == g.strideWidth && strides.contains(g.strideHeight)
+        g.strideHeight == g.strideWidth && (1...2).contains(g.strideHeight)
             && g.kernelHeight * g.kernelWidth > 1 && g.paddingHeight < g.kernelHeight
             && g.paddingWidth < g.kernelWidth
     }
@@ -57,22 +56,39 @@ enum DirectConvolution {
     struct PaddedLayout {
         let channels: Int, height: Int, width: Int
         let top: Int, left: Int
-        let outputHeight: Int, outputWidth: Int
-        let kernelHeight: Int, kernelWidth: Int
+        private(set) var outputHeight: Int, outputWidth: Int
+        private(set) var kernelHeight: Int, kernelWidth: Int
         let stride: Int
         let lanes: Int, rowsPerTile: Int
-        var segments: Int { (outputWidth + lanes - 1) / lanes }
         /// The columns of one phase (all of a row at stride 1).
-        var phaseWidth: Int {
+        let phaseWidth: Int
+        let paddedHeight: Int
+
+        init(channels: Int, height: Int, width: Int, top: Int, left: Int, outputHeight: Int, outputWidth: Int,
+             kernelHeight: Int, kernelWidth: Int, stride: Int, lanes: Int, rowsPerTile: Int) {
+            (self.channels, self.height, self.width, self.top, self.left) = (channels, height, width, top, left)
+            (self.outputHeight, self.outputWidth) = (outputHeight, outputWidth)
+            (self.kernelHeight, self.kernelWidth, self.stride) = (kernelHeight, kernelWidth, stride)
+            (self.lanes, self.rowsPerTile) = (lanes, rowsPerTile)
             let taps = roundUp(kernelWidth, DirectConvolution.tapsPerTile)
-            return max(segments * lanes + (taps - 1 + stride - 1) / stride, (left + width + stride - 1) / stride)
+            let segments = (outputWidth + lanes - 1) / lanes
+            phaseWidth = max(segments * lanes + (taps - 1 + stride - 1) / stride, (left + width + stride - 1) / stride)
+            paddedHeight = max(stride * roundUp(outputHeight, rowsPerTile) + kernelHeight - 1, top + height)
         }
+
+        /// The same padded buffer read by the tiles of a smaller convolution: another kernel and output, whose taps
+        /// and rows of tiles reach no further than this layout's.
+        func reading(kernelHeight: Int, kernelWidth: Int, outputHeight: Int, outputWidth: Int) -> PaddedLayout {
+            var view = self
+            (view.kernelHeight, view.kernelWidth) = (kernelHeight, kernelWidth)
+            (view.outputHeight, view.outputWidth) = (outputHeight, outputWidth)
+            return view
+        }
+
+        var segments: Int { (outputWidth + lanes - 1) / lanes }
         var rowStride: Int { stride * phaseWidth }
         /// From one output row's inputs to the next's.
         var rowStep: Int { stride * rowStride }
-        var paddedHeight: Int {
-            max(stride * roundUp(outputHeight, rowsPerTile) + kernelHeight - 1, top + height)
-        }
         var planeStride: Int { paddedHeight * rowStride }
         var count: Int { channels * planeStride }
 
@@ -143,6 +159,11 @@ enum DirectConvolution {
     /// its input and output channels exchanged, at padding kernel - 1 - padding.
     static func backwardInput(outputGradient: Tensor, weight: Tensor, geometry g: WindowGeometry,
                               inputGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
+        if g.strideHeight == 2 {
+            StridedInputGradient.backwardInput(outputGradient: outputGradient, weight: weight, geometry: g,
+                                               inputGradient: inputGradient, sizes: s, workspace: workspace)
+            return
+        }
         withVectors(outputWidth: s.width) { (vector, rows) in
             let layout = PaddedLayout(channels: s.outputChannels, height: s.outputHeight, width: s.outputWidth,
                                       top: g.kernelHeight - 1 - g.paddingHeight,
@@ -166,6 +187,11 @@ enum DirectConvolution {
     /// weightGradient += the gradient of the loss with respect to the weight.
     static func backwardWeight(input: Tensor, outputGradient: Tensor, geometry g: WindowGeometry,
                                weightGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
+        if StridedWeightGradient.applies(to: g) {
+            StridedWeightGradient.backwardWeight(input: input, outputGradient: outputGradient, geometry: g,
+                                                 weightGradient: weightGradient, sizes: s, workspace: workspace)
+            return
+        }
         withVectors(outputWidth: s.outputWidth) { (vector, rows) in
             let layout = PaddedLayout(channels: s.channels, height: s.height, width: s.width, top: g.paddingHeight,
                                       left: g.paddingWidth, outputHeight: s.outputHeight, outputWidth: s.outputWidth,
