@@ -1,12 +1,13 @@
-/// Convolution with stride 1 computed from the image itself, without unfolding it: the forward pass, the input
-/// gradient (the same convolution of the output gradient with the flipped, transposed kernel) and the weight
-/// gradient, on NCHW tensors.
+/// Convolution with stride 1 or 2 computed from the image itself, without unfolding it: the forward pass, the input
+/// gradient (at stride 1 the same convolution of the output gradient with the flipped, transposed kernel, at stride 2
+/// four such convolutions, `StridedInputGradient`) and the weight gradient (for 3x3 kernels at stride 2 by tiles of
+/// their own, `StridedWeightGradient`), on NCHW tensors.
 ///
 /// im2col writes kh*kw copies of the image for a GEMM to read back, which costs as much as the GEMM on layers of
 /// 16-64 channels. Here a register tile of 4 output channels x 4 output rows x one vector of output columns
 /// accumulates over every input channel and kernel tap: a tap loads 4 input vectors and broadcasts 4 weights for 16
-/// FMAs, all from L1. The image is first copied into a zero-padded buffer whose rows hold whole vectors, so that the
-/// tile runs without bounds tests; lanes, rows and output channels past the edges are computed on zeros and
+/// FMAs, all from L1. The image is first copied into a zero-padded buffer whose rows hold whole vectors (zeroed
+/// once per call, the images' pixels landing in the same places), so that the tile runs without bounds tests; lanes, rows and output channels past the edges are computed on zeros and
 /// dropped. The weight gradient accumulates 4 output channels x 3 taps of one or two kernel rows over all the
 /// positions of a group of images, in vectors summed once at the end.
 ///
@@ -29,14 +30,21 @@ enum DirectConvolution {
     }
 
     /// Whether the direct kernels beat the unfolded GEMM on this pass, as measured layer by layer on ResNet-20,
-    /// ResNet-50 and LeNet-5 (`dtrain-benchmark --profile`, Sapphire Rapids with OpenBLAS's Cooperlake kernels):
+    /// ResNet-50 and LeNet-5 (`dtrain-benchmark --profile`, and one layer at a time alternating with the GEMM,
+    /// Sapphire Rapids with OpenBLAS's Cooperlake kernels, one thread):
     /// - the output must fill at least half of the lanes and rows the tiles compute (LeNet-5's conv3, 5x5 to 1x1,
     ///   fills 1 lane in 8: a fully connected layer);
     /// - forward and input gradient: up to 64 input and output channels (ResNet-20: 75-124 GFLOP/s against the
-    ///   GEMM's 43-58; at 128 channels and more the GEMM is as fast or faster, 98-112 against 93-102);
+    ///   GEMM's 43-58; at 128 channels and more the GEMM is as fast or faster, 98-112 against 93-102); at stride 2
+    ///   ResNet-20's 3x3 layers run 93-105 forward and 81-86 input gradient against the GEMM's 41-59, ResNet-50's
+    ///   72-80 against 91-117 (the strided input gradient is measured on 3x3 kernels only);
     /// - weight gradient: fewer than 64 output channels (the GEMM's (O, C*kh*kw) result is then too small for it:
-    ///   71 against 34-44 at 16-32 channels, 44 against 52 at 64).
-    static func isFaster(_ pass: Convolution.Pass, sizes s: Convolution.Sizes) -> Bool {
+    ///   71 against 34-44 at 16-32 channels, 44 against 52 at 64); for 3x3 kernels at stride 2
+    ///   (`StridedWeightGradient`, whose vectors run across output channels) up to 128 channels: 106-121 against
+    ///   33-85 on ResNet-20's and ResNet-50's 128-channel layers, 88 against 108 at 256.
+    static func isFaster(_ pass: Convolution.Pass, geometry g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
+        let channels = max(s.channels, s.outputChannels)
+        if pass == .weightGradient && StridedWeightGradient.applies(to: g) { return channels <= 128 }
         var filled = 0.0
         withVectors(outputWidth: s.outputWidth) { lanes, rows in
             filled = Double(s.outputWidth * s.outputHeight)
@@ -44,7 +52,9 @@ enum DirectConvolution {
         }
         guard filled >= 0.5 else { return false }
         switch pass {
-        case .forward, .inputGradient: return max(s.channels, s.outputChannels) <= 64
+        case .forward: return channels <= 64
+        case .inputGradient:
+            return channels <= 64 && (g.strideHeight == 1 || (g.kernelHeight == 3 && g.kernelWidth == 3))
         case .weightGradient: return s.outputChannels < 64
         }
     }
@@ -96,38 +106,39 @@ enum DirectConvolution {
         @inline(__always)
         func tapOffset(_ j: Int) -> Int { stride == 1 ? j : (j % 2) * phaseWidth + j / 2 }
 
-        /// Copies one (C, H, W) image into `padded`, with `top` rows and `left` columns of zeros before it and
-        /// zeros after it.
-        func pad(_ image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+        /// Copies one (C, H, W) image into `padded`, `top` rows and `left` columns in, over a padding that must be
+        /// zero: each buffer is zeroed once (`count` floats) for any number of images, whose pixels land in the same
+        /// places, so that an image costs only its copy.
+        func copy(_ image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
             for c in 0..<channels {
                 let plane = padded + c * planeStride, source = image + c * height * width
-                Elementwise.zero(plane, count: top * rowStride)
                 for y in 0..<height {
                     let row = plane + (top + y) * rowStride, pixels = source + y * width
                     if stride == 1 {
-                        Elementwise.zero(row, count: left)
                         Elementwise.copy(pixels, row + left, count: width)
-                        Elementwise.zero(row + left + width, count: rowStride - left - width)
-                    } else {
-                        // Pixel x lands in padded column left + x: the pixels of even x make one contiguous run of a
-                        // phase, those of odd x one of the other, split 16 pixels at a time.
-                        Elementwise.zero(row, count: rowStride)
-                        let even = row + tapOffset(left), odd = row + tapOffset(left + 1)
-                        var x = 0
-                        while x + 16 <= width {
-                            let v: SIMD16<Float> = load(pixels + x)
-                            store(v.evenHalf, even + x / 2)
-                            store(v.oddHalf, odd + x / 2)
-                            x += 16
-                        }
-                        while x < width {
-                            row[tapOffset(left + x)] = pixels[x]
-                            x += 1
-                        }
+                        continue
+                    }
+                    // Pixel x lands in padded column left + x: the pixels of even x make one contiguous run of a
+                    // phase, those of odd x one of the other, split 16 or 8 pixels at a time.
+                    let even = row + tapOffset(left), odd = row + tapOffset(left + 1)
+                    var x = 0
+                    while x + 16 <= width {
+                        let v: SIMD16<Float> = load(pixels + x)
+                        store(v.evenHalf, even + x / 2)
+                        store(v.oddHalf, odd + x / 2)
+                        x += 16
+                    }
+                    if x + 8 <= width {
+                        let v: SIMD8<Float> = load(pixels + x)
+                        store(v.evenHalf, even + x / 2)
+                        store(v.oddHalf, odd + x / 2)
+                        x += 8
+                    }
+                    while x < width {
+                        row[tapOffset(left + x)] = pixels[x]
+                        x += 1
                     }
                 }
-                Elementwise.zero(plane + (top + height) * rowStride,
-                                 count: (paddedHeight - top - height) * rowStride)
             }
         }
     }
@@ -144,6 +155,7 @@ enum DirectConvolution {
                                       stride: g.strideHeight, lanes: vector, rowsPerTile: rows)
             let packedCount = roundUp(s.outputChannels, channelsPerTile) * s.patch
             let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * layout.count)
+            Elementwise.zero(scratch + packedCount, count: ComputeThreads.count * layout.count)
             packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: s.patch / s.channels,
                         transposed: false, into: scratch)
             ComputeThreads.forEach(s.batch) { n, thread in
@@ -173,6 +185,7 @@ enum DirectConvolution {
             let taps = g.kernelHeight * g.kernelWidth
             let packedCount = roundUp(s.channels, channelsPerTile) * s.outputChannels * taps
             let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * layout.count)
+            Elementwise.zero(scratch + packedCount, count: ComputeThreads.count * layout.count)
             packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: taps, transposed: true,
                         into: scratch)
             ComputeThreads.forEach(s.batch) { n, thread in
@@ -206,10 +219,11 @@ enum DirectConvolution {
             let group = max(1, min(s.batch, weightGroupBytes / perImage))
             let scratch = workspace.buffer(count: group * (layout.count + gradientImage))
             let padded = scratch, gradients = scratch + group * layout.count
+            Elementwise.zero(padded, count: group * layout.count)
             for first in stride(from: 0, to: s.batch, by: group) {
                 let count = min(group, s.batch - first)
                 ComputeThreads.forEach(count) { i, _ in
-                    layout.pad(input.pointer + (first + i) * s.imageCount, into: padded + i * layout.count)
+                    layout.copy(input.pointer + (first + i) * s.imageCount, into: padded + i * layout.count)
                     // The gradient's rows padded with zeros to whole vectors, and zero planes up to a whole tile.
                     let target = gradients + i * gradientImage
                     let source = outputGradient.pointer + (first + i) * s.outputCount
@@ -276,12 +290,12 @@ enum DirectConvolution {
         }
     }
 
-    /// One image: pads it, then covers the output with tiles.
+    /// One image: copies it into `padded` (whose padding is zero), then covers the output with tiles.
     @inline(__always)
     static func convolve(_ vector: Int, rows: Int, image: UnsafePointer<Float>, layout: PaddedLayout,
                          packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int,
                          output: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>) {
-        layout.pad(image, into: padded)
+        layout.copy(image, into: padded)
         if vector == 16 {
             convolvePadded(SIMD16<Float>.self, rows: rows, layout: layout, packed: packed, bias: bias,
                            outputChannels: outputChannels, output: output, padded: padded)

@@ -57,6 +57,9 @@ enum StridedInputGradient {
             let packedCount = packedCounts.reduce(0, +)
             let perThread = layout.count + s.imageCount
             let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * perThread)
+            for thread in 0..<ComputeThreads.count {
+                Elementwise.zero(scratch + packedCount + thread * perThread, count: layout.count)
+            }
             var packedOffsets: [Int] = [], offset = 0
             for (phase, (py, px)) in phases.enumerated() {
                 packedOffsets.append(offset)
@@ -66,7 +69,7 @@ enum StridedInputGradient {
             }
             ComputeThreads.forEach(s.batch) { n, thread in
                 let padded = scratch + packedCount + thread * perThread, planes = padded + layout.count
-                layout.pad(outputGradient.pointer + n * s.outputCount, into: padded)
+                layout.copy(outputGradient.pointer + n * s.outputCount, into: padded)
                 // The phases' planes, (C, rows of the phase, columns of the phase) each, one after another.
                 var planeStarts: [UnsafeMutablePointer<Float>] = [], plane = planes
                 for (phase, (py, px)) in phases.enumerated() {

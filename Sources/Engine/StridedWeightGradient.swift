@@ -61,11 +61,11 @@ enum StridedWeightGradient {
         let sumsCount = s.channels * 9 * paddedOutputs
         let scratch = workspace.buffer(count: sumsCount + group * (layout.count + gradientImage))
         let sums = scratch, padded = scratch + sumsCount, gradients = padded + group * layout.count
-        Elementwise.zero(sums, count: sumsCount)
+        Elementwise.zero(sums, count: sumsCount + group * layout.count)
         for first in stride(from: 0, to: s.batch, by: group) {
             let count = min(group, s.batch - first)
             ComputeThreads.forEach(count) { i, _ in
-                layout.pad(input.pointer + (first + i) * s.imageCount, into: padded + i * layout.count)
+                layout.copy(input.pointer + (first + i) * s.imageCount, into: padded + i * layout.count)
                 transpose(V.self, outputGradient.pointer + (first + i) * s.outputCount, sizes: s,
                           into: gradients + i * gradientImage)
             }
