@@ -1,15 +1,17 @@
 /// Convolution with stride 1 or 2 computed from the image itself, without unfolding it: the forward pass, the input
 /// gradient (at stride 1 the same convolution of the output gradient with the flipped, transposed kernel, at stride 2
-/// four such convolutions, `StridedInputGradient`) and the weight gradient (for 3x3 kernels at stride 2 by tiles of
-/// their own, `StridedWeightGradient`), on NCHW tensors.
+/// four such convolutions, `StridedInputGradient`) and the weight gradient, on NCHW tensors. For 3x3 kernels at
+/// stride 2 the forward pass and the weight gradient have tiles of their own (`StridedForward`,
+/// `StridedWeightGradient`).
 ///
 /// im2col writes kh*kw copies of the image for a GEMM to read back, which costs as much as the GEMM on layers of
 /// 16-64 channels. Here a register tile of 4 output channels x 4 output rows x one vector of output columns
 /// accumulates over every input channel and kernel tap: a tap loads 4 input vectors and broadcasts 4 weights for 16
 /// FMAs, all from L1. The image is first copied into a zero-padded buffer whose rows hold whole vectors (zeroed
-/// once per call, the images' pixels landing in the same places), so that the tile runs without bounds tests; lanes, rows and output channels past the edges are computed on zeros and
-/// dropped. The weight gradient accumulates 4 output channels x 3 taps of one or two kernel rows over all the
-/// positions of a group of images, in vectors summed once at the end.
+/// once per call, the images' pixels landing in the same places), so that the tile runs without bounds tests;
+/// lanes, rows and output channels past the edges are computed on zeros and dropped. The weight gradient
+/// accumulates 4 output channels x 3 taps of one or two kernel rows over all the positions of a group of images, in
+/// vectors summed once at the end.
 ///
 /// The vectors are 16 floats with AVX-512 (32 registers: the 16 accumulators stay in registers), 8 for outputs at
 /// most 8 wide; without AVX-512 they are 8 floats and the tile is 3 rows high, to fit 16 registers.
@@ -36,14 +38,17 @@ enum DirectConvolution {
     ///   fills 1 lane in 8: a fully connected layer);
     /// - forward and input gradient: up to 64 input and output channels (ResNet-20: 75-124 GFLOP/s against the
     ///   GEMM's 43-58; at 128 channels and more the GEMM is as fast or faster, 98-112 against 93-102); at stride 2
-    ///   ResNet-20's 3x3 layers run 93-105 forward and 81-86 input gradient against the GEMM's 41-59, ResNet-50's
-    ///   72-80 against 91-117 (the strided input gradient is measured on 3x3 kernels only);
+    ///   the input gradient of ResNet-20's 3x3 layers runs 81-86 against the GEMM's 42-59, ResNet-50's 48-72
+    ///   against 93-117 (it is measured on 3x3 kernels only); the 3x3 forward pass at stride 2 (`StridedForward`,
+    ///   whose vectors run across output channels) up to 128 channels: 112-129 against 42-94 on ResNet-20's and
+    ///   ResNet-50's 128-channel layers, 68 against 110 at 256;
     /// - weight gradient: fewer than 64 output channels (the GEMM's (O, C*kh*kw) result is then too small for it:
     ///   71 against 34-44 at 16-32 channels, 44 against 52 at 64); for 3x3 kernels at stride 2
     ///   (`StridedWeightGradient`, whose vectors run across output channels) up to 128 channels: 106-121 against
     ///   33-85 on ResNet-20's and ResNet-50's 128-channel layers, 88 against 108 at 256.
     static func isFaster(_ pass: Convolution.Pass, geometry g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
         let channels = max(s.channels, s.outputChannels)
+        if pass == .forward && StridedForward.applies(to: g) { return channels <= 128 }
         if pass == .weightGradient && StridedWeightGradient.applies(to: g) { return channels <= 128 }
         var filled = 0.0
         withVectors(outputWidth: s.outputWidth) { lanes, rows in
@@ -148,6 +153,11 @@ enum DirectConvolution {
     /// output = weight ⋆ input + bias for every image.
     static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: WindowGeometry, output: Tensor,
                         sizes s: Convolution.Sizes, workspace: Workspace) {
+        if StridedForward.applies(to: g) {
+            StridedForward.forward(input: input, weight: weight, bias: bias, geometry: g, output: output, sizes: s,
+                                   workspace: workspace)
+            return
+        }
         withVectors(outputWidth: s.outputWidth) { (vector, rows) in
             let layout = PaddedLayout(channels: s.channels, height: s.height, width: s.width, top: g.paddingHeight,
                                       left: g.paddingWidth, outputHeight: s.outputHeight, outputWidth: s.outputWidth,
