@@ -38,10 +38,10 @@ enum DirectConvolution {
     ///   fills 1 lane in 8: a fully connected layer);
     /// - forward and input gradient: up to 64 input and output channels (ResNet-20: 75-124 GFLOP/s against the
     ///   GEMM's 43-58; at 128 channels and more the GEMM is as fast or faster, 98-112 against 93-102); at stride 2
-    ///   the input gradient of ResNet-20's 3x3 layers runs 81-86 against the GEMM's 42-59, ResNet-50's 48-72
-    ///   against 93-117 (it is measured on 3x3 kernels only); the 3x3 forward pass at stride 2 (`StridedForward`,
-    ///   whose vectors run across output channels) up to 128 channels: 112-129 against 42-94 on ResNet-20's and
-    ///   ResNet-50's 128-channel layers, 68 against 110 at 256;
+    ///   the input gradient of ResNet-20's 3x3 layers runs 96 against the GEMM's 41-59, ResNet-50's 59-98 against
+    ///   91-117, even at 128 channels (it is measured on 3x3 kernels only); the 3x3 forward pass at stride 2
+    ///   (`StridedForward`, whose vectors run across output channels) up to 128 channels: 112-129 against 42-94 on
+    ///   ResNet-20's and ResNet-50's 128-channel layers, 68 against 110 at 256;
     /// - weight gradient: fewer than 64 output channels (the GEMM's (O, C*kh*kw) result is then too small for it:
     ///   71 against 34-44 at 16-32 channels, 44 against 52 at 64); for 3x3 kernels at stride 2
     ///   (`StridedWeightGradient`, whose vectors run across output channels) up to 128 channels: 106-121 against

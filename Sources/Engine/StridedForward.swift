@@ -2,14 +2,15 @@
 ///
 /// The direct kernels' tiles run their vectors along an output row; rows of 8 outputs (ResNet's 8x8 and 7x7 stages)
 /// fill 16-float vectors only by pairing two rows, whose inputs are then loaded in halves and joined, a shuffle per
-/// load on the ports the FMAs use. Here a tile holds 8 consecutive outputs of one row x 2 vectors of output channels
-/// (1 without AVX-512): per input channel and tap it loads the 2 vectors of the transposed kernel and broadcasts the
+/// load on the ports the FMAs use. Here a tile holds 8 consecutive outputs of one row x 2 vectors of output channels:
+/// per input channel and tap it loads the 2 vectors of the transposed kernel and broadcasts the
 /// 8 inputs under the tap (consecutive in the even/odd-column copy of `DirectConvolution.PaddedLayout`) for 16
 /// FMAs. The tiles' sums, one vector of output channels per position, are staged and transposed back into NCHW by
 /// squares in registers. Images are independent: the result does not depend on the thread count.
 enum StridedForward {
     /// Whether these kernels compute the forward pass of this geometry: 3x3 at stride 2 with padding smaller than
-    /// the kernel.
+    /// the kernel, with AVX-512 (without it, 16 registers of 8 floats leave one vector of output channels per tile,
+    /// whose 8 broadcasts outnumber its 8 FMAs: the direct tiles stay).
     static func applies(to g: WindowGeometry) -> Bool { StridedWeightGradient.applies(to: g) }
 
     /// Outputs of one row per tile.
@@ -18,18 +19,13 @@ enum StridedForward {
     /// output = weight ⋆ input + bias for every image.
     static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: WindowGeometry, output: Tensor,
                         sizes s: Convolution.Sizes, workspace: Workspace) {
-        if CPUFeatures.hasAVX512 {
-            forward(SIMD16<Float>.self, vectorsPerTile: 2, input: input, weight: weight, bias: bias, geometry: g,
-                    output: output, sizes: s, workspace: workspace)
-        } else {
-            forward(SIMD8<Float>.self, vectorsPerTile: 1, input: input, weight: weight, bias: bias, geometry: g,
-                    output: output, sizes: s, workspace: workspace)
-        }
+        forward(SIMD16<Float>.self, input: input, weight: weight, bias: bias, geometry: g, output: output, sizes: s,
+                workspace: workspace)
     }
 
-    static func forward<V: WinogradVector>(_: V.Type, vectorsPerTile: Int, input: Tensor, weight: Tensor,
-                                           bias: Tensor?, geometry g: WindowGeometry, output: Tensor,
-                                           sizes s: Convolution.Sizes, workspace: Workspace) {
+    static func forward<V: WinogradVector>(_: V.Type, input: Tensor, weight: Tensor, bias: Tensor?,
+                                           geometry g: WindowGeometry, output: Tensor, sizes s: Convolution.Sizes,
+                                           workspace: Workspace) {
         // input is (N,C,H,W), weight is (O,C,3,3), bias is (O), output is (N,O,oH,oW)
         let lanes = V.scalarCount, tile = positionsPerTile
         let layout = DirectConvolution.PaddedLayout(channels: s.channels, height: s.height, width: s.width,
@@ -62,8 +58,8 @@ enum StridedForward {
                 for j0 in stride(from: 0, to: s.outputWidth, by: tile) {
                     let x = padded + y * layout.rowStep + j0
                     let target = staged + (y * rowPositions + j0) * paddedOutputs
-                    for b in stride(from: 0, to: blocks, by: vectorsPerTile) {
-                        if b + 1 < blocks && vectorsPerTile == 2 {
+                    for b in stride(from: 0, to: blocks, by: 2) {
+                        if b + 1 < blocks {
                             multiply(V.self, twoVectors: true, input: x, layout: layout,
                                      weights: packed + b * lanes, bias: biases + b * lanes,
                                      stride: paddedOutputs, into: target + b * lanes)

@@ -5,10 +5,10 @@
 /// their vectors along the output positions, the sum's own index, so that their sums are only added across lanes at
 /// the end, over every position of a group of images: each tile streams its images' planes from L2 again, and an
 /// output row of 8 fills half of a 16-float vector. Here the output gradient is transposed into vectors of output
-/// channels, one per position, and a tile holds 2 vectors of output channels (1 without AVX-512) x the 9 taps of one
-/// input channel: per position it loads the 2 gradient vectors and broadcasts the 9 inputs under the taps for 18
-/// FMAs. The positions are taken a band of output rows of one image at a time, whose transposed gradient stays in
-/// L1 while the tiles walk across the input channels, and each tile's sums are added to those of the bands before.
+/// channels, one per position, and a tile holds 2 vectors of output channels x the 9 taps of one input channel: per
+/// position it loads the 2 gradient vectors and broadcasts the 9 inputs under the taps for 18 FMAs. The positions
+/// are taken a band of output rows of one image at a time, whose transposed gradient stays in L1 while the tiles
+/// walk across the input channels, and each tile's sums are added to those of the bands before.
 ///
 /// The input is read from the zero-padded even/odd-column copy of `DirectConvolution.PaddedLayout`. The images go
 /// in groups (padded inputs and transposed gradients in L2); the compute threads take ranges of input channels,
@@ -16,10 +16,11 @@
 /// count.
 enum StridedWeightGradient {
     /// Whether these kernels compute the weight gradient of this geometry: 3x3 at stride 2 with padding smaller
-    /// than the kernel.
+    /// than the kernel, with AVX-512 (without it, 16 registers of 8 floats leave one vector of output channels per
+    /// tile, whose 9 broadcasts outnumber its 9 FMAs: the direct tiles stay).
     static func applies(to g: WindowGeometry) -> Bool {
-        g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 2 && g.strideWidth == 2
-            && g.paddingHeight < 3 && g.paddingWidth < 3
+        CPUFeatures.hasAVX512 && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 2
+            && g.strideWidth == 2 && g.paddingHeight < 3 && g.paddingWidth < 3
     }
 
     /// Bytes of padded inputs and transposed gradients that one group of images may take.
@@ -30,19 +31,13 @@ enum StridedWeightGradient {
     /// weightGradient += the gradient of the loss with respect to the weight.
     static func backwardWeight(input: Tensor, outputGradient: Tensor, geometry g: WindowGeometry,
                                weightGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
-        if CPUFeatures.hasAVX512 {
-            backwardWeight(SIMD16<Float>.self, vectorsPerTile: 2, input: input, outputGradient: outputGradient,
-                           geometry: g, weightGradient: weightGradient, sizes: s, workspace: workspace)
-        } else {
-            backwardWeight(SIMD8<Float>.self, vectorsPerTile: 1, input: input, outputGradient: outputGradient,
-                           geometry: g, weightGradient: weightGradient, sizes: s, workspace: workspace)
-        }
+        backwardWeight(SIMD16<Float>.self, input: input, outputGradient: outputGradient, geometry: g,
+                       weightGradient: weightGradient, sizes: s, workspace: workspace)
     }
 
-    static func backwardWeight<V: WinogradVector>(_: V.Type, vectorsPerTile: Int, input: Tensor,
-                                                  outputGradient: Tensor, geometry g: WindowGeometry,
-                                                  weightGradient: Tensor, sizes s: Convolution.Sizes,
-                                                  workspace: Workspace) {
+    static func backwardWeight<V: WinogradVector>(_: V.Type, input: Tensor, outputGradient: Tensor,
+                                                  geometry g: WindowGeometry, weightGradient: Tensor,
+                                                  sizes s: Convolution.Sizes, workspace: Workspace) {
         // input is (N,C,H,W), outputGradient is (N,O,oH,oW), weightGradient is (O,C,3,3)
         let lanes = V.scalarCount
         let layout = DirectConvolution.PaddedLayout(channels: s.channels, height: s.height, width: s.width,
@@ -75,10 +70,10 @@ enum StridedWeightGradient {
                     for y0 in stride(from: 0, to: s.outputHeight, by: bandRows) {
                         let rows = y0..<min(y0 + bandRows, s.outputHeight)
                         for c in channels {
-                            for b in stride(from: 0, to: blocks, by: vectorsPerTile) {
+                            for b in stride(from: 0, to: blocks, by: 2) {
                                 let target = sums + c * 9 * paddedOutputs + b * lanes
                                 let source = gradient + b * s.positions * lanes
-                                if b + 1 < blocks && vectorsPerTile == 2 {
+                                if b + 1 < blocks {
                                     tile(V.self, twoVectors: true, input: x + c * layout.planeStride,
                                          layout: layout, gradient: source, rows: rows, into: target,
                                          stride: paddedOutputs)
