@@ -1,11 +1,12 @@
 import Engine
 import Testing
 
-/// The stride-2 gradients (`StridedInputGradient`, `StridedWeightGradient`) and forward pass against the
-/// definition, next to the GEMM's error on the same problem: odd and even sizes (input-gradient phases of unequal
-/// sizes, of one position and of none), padding 0, 1 and 2, phases on both sides of 8 and 16 lanes, channel counts
-/// that leave part of a tile or of a vector of output channels, batches of several images, images in several groups
-/// and output rows in several bands of the weight gradient; the same bits on 1 and 2 threads.
+/// The stride-2 3x3 kernels (`StridedForward`, `StridedInputGradient` by both of its tiles, `StridedWeightGradient`,
+/// or the direct tiles without AVX-512) against the definition, next to the GEMM's error on the same problem: odd and
+/// even sizes (input-gradient phases of unequal sizes, of one position and of none), padding 0, 1 and 2, rows on
+/// both sides of 8 and 16 lanes, channel counts that leave part of a tile or of a pair of channel vectors, batches
+/// of several images, images in several groups and output rows in several bands of the weight gradient; the same
+/// bits on 1 and 2 threads.
 @Suite struct StridedConvolutionTests {
     struct Case: CustomStringConvertible, Sendable {
         let batch: Int, channels: Int, height: Int, width: Int, outputs: Int, padding: Int
