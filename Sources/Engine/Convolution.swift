@@ -35,7 +35,7 @@ public enum Convolution {
             case .automatic:
                 if winograd && WinogradConvolution.isFaster(pass, sizes: s) { return .winograd }
                 if pointwise { return .pointwise }
-                return direct && DirectConvolution.isFaster(pass, sizes: s) ? .direct : .unfolded
+                return direct && DirectConvolution.isFaster(pass, geometry: geometry, sizes: s) ? .direct : .unfolded
             case .unfolded: return .unfolded
             case .direct: return direct ? .direct : .unfolded
             case .winograd: return winograd ? .winograd : direct ? .direct : .unfolded
@@ -57,7 +57,7 @@ public enum Convolution {
     public enum Pass: Sendable { case forward, inputGradient, weightGradient }
 
     /// Whether the direct kernels compute this pass of this geometry: a kernel larger than 1x1, padding smaller than
-    /// the kernel, stride 1 (or 2, but for the input gradient).
+    /// the kernel, stride 1 or 2.
     public static func appliesDirectly(_ pass: Pass, to geometry: WindowGeometry) -> Bool {
         DirectConvolution.applies(pass, to: geometry)
     }

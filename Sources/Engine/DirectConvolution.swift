@@ -1,14 +1,17 @@
-/// Convolution with stride 1 computed from the image itself, without unfolding it: the forward pass, the input
-/// gradient (the same convolution of the output gradient with the flipped, transposed kernel) and the weight
-/// gradient, on NCHW tensors.
+/// Convolution with stride 1 or 2 computed from the image itself, without unfolding it: the forward pass, the input
+/// gradient (at stride 1 the same convolution of the output gradient with the flipped, transposed kernel, at stride 2
+/// four such convolutions, `StridedInputGradient`) and the weight gradient, on NCHW tensors. For 3x3 kernels at
+/// stride 2 the forward pass and the weight gradient have tiles of their own (`StridedForward`,
+/// `StridedWeightGradient`).
 ///
 /// im2col writes kh*kw copies of the image for a GEMM to read back, which costs as much as the GEMM on layers of
 /// 16-64 channels. Here a register tile of 4 output channels x 4 output rows x one vector of output columns
 /// accumulates over every input channel and kernel tap: a tap loads 4 input vectors and broadcasts 4 weights for 16
-/// FMAs, all from L1. The image is first copied into a zero-padded buffer whose rows hold whole vectors, so that the
-/// tile runs without bounds tests; lanes, rows and output channels past the edges are computed on zeros and
-/// dropped. The weight gradient accumulates 4 output channels x 3 taps of one or two kernel rows over all the
-/// positions of a group of images, in vectors summed once at the end.
+/// FMAs, all from L1. The image is first copied into a zero-padded buffer whose rows hold whole vectors (zeroed
+/// once per call, the images' pixels landing in the same places), so that the tile runs without bounds tests;
+/// lanes, rows and output channels past the edges are computed on zeros and dropped. The weight gradient
+/// accumulates 4 output channels x 3 taps of one or two kernel rows over all the positions of a group of images, in
+/// vectors summed once at the end.
 ///
 /// The vectors are 16 floats with AVX-512 (32 registers: the 16 accumulators stay in registers), 8 for outputs at
 /// most 8 wide; without AVX-512 they are 8 floats and the tile is 3 rows high, to fit 16 registers.
@@ -20,24 +23,33 @@ enum DirectConvolution {
 
     /// Whether the direct kernels compute this pass of this geometry: a kernel larger than 1x1 (a pointwise
     /// convolution already is a GEMM on the image), padding smaller than the kernel (so that the input gradient is
-    /// a convolution with non-negative padding), and stride 1, or stride 2 for the forward pass and the weight
-    /// gradient (the input gradient of a strided convolution is not a plain convolution).
+    /// a convolution with non-negative padding), and stride 1 or 2 (at stride 2 the input gradient is four
+    /// stride-1 convolutions, `StridedInputGradient`).
     static func applies(_ pass: Convolution.Pass, to g: WindowGeometry) -> Bool {
-        let strides = pass == .inputGradient ? 1...1 : 1...2
-        return g.strideHeight == g.strideWidth && strides.contains(g.strideHeight)
+        g.strideHeight == g.strideWidth && (1...2).contains(g.strideHeight)
             && g.kernelHeight * g.kernelWidth > 1 && g.paddingHeight < g.kernelHeight
             && g.paddingWidth < g.kernelWidth
     }
 
     /// Whether the direct kernels beat the unfolded GEMM on this pass, as measured layer by layer on ResNet-20,
-    /// ResNet-50 and LeNet-5 (`dtrain-benchmark --profile`, Sapphire Rapids with OpenBLAS's Cooperlake kernels):
+    /// ResNet-50 and LeNet-5 (`dtrain-benchmark --profile`, and one layer at a time alternating with the GEMM,
+    /// Sapphire Rapids with OpenBLAS's Cooperlake kernels, one thread):
     /// - the output must fill at least half of the lanes and rows the tiles compute (LeNet-5's conv3, 5x5 to 1x1,
     ///   fills 1 lane in 8: a fully connected layer);
     /// - forward and input gradient: up to 64 input and output channels (ResNet-20: 75-124 GFLOP/s against the
-    ///   GEMM's 43-58; at 128 channels and more the GEMM is as fast or faster, 98-112 against 93-102);
+    ///   GEMM's 43-58; at 128 channels and more the GEMM is as fast or faster, 98-112 against 93-102); at stride 2
+    ///   the input gradient of ResNet-20's 3x3 layers runs 96 against the GEMM's 41-59, ResNet-50's 59-98 against
+    ///   91-117, even at 128 channels (it is measured on 3x3 kernels only); the 3x3 forward pass at stride 2
+    ///   (`StridedForward`, whose vectors run across output channels) up to 128 channels: 112-129 against 42-94 on
+    ///   ResNet-20's and ResNet-50's 128-channel layers, 68 against 110 at 256;
     /// - weight gradient: fewer than 64 output channels (the GEMM's (O, C*kh*kw) result is then too small for it:
-    ///   71 against 34-44 at 16-32 channels, 44 against 52 at 64).
-    static func isFaster(_ pass: Convolution.Pass, sizes s: Convolution.Sizes) -> Bool {
+    ///   71 against 34-44 at 16-32 channels, 44 against 52 at 64); for 3x3 kernels at stride 2
+    ///   (`StridedWeightGradient`, whose vectors run across output channels) up to 128 channels: 106-121 against
+    ///   33-85 on ResNet-20's and ResNet-50's 128-channel layers, 88 against 108 at 256.
+    static func isFaster(_ pass: Convolution.Pass, geometry g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
+        let channels = max(s.channels, s.outputChannels)
+        if pass == .forward && StridedForward.applies(to: g) { return channels <= 128 }
+        if pass == .weightGradient && StridedWeightGradient.applies(to: g) { return channels <= 128 }
         var filled = 0.0
         withVectors(outputWidth: s.outputWidth) { lanes, rows in
             filled = Double(s.outputWidth * s.outputHeight)
@@ -45,7 +57,9 @@ enum DirectConvolution {
         }
         guard filled >= 0.5 else { return false }
         switch pass {
-        case .forward, .inputGradient: return max(s.channels, s.outputChannels) <= 64
+        case .forward: return channels <= 64
+        case .inputGradient:
+            return channels <= 64 && (g.strideHeight == 1 || (g.kernelHeight == 3 && g.kernelWidth == 3))
         case .weightGradient: return s.outputChannels < 64
         }
     }
@@ -57,22 +71,39 @@ enum DirectConvolution {
     struct PaddedLayout {
         let channels: Int, height: Int, width: Int
         let top: Int, left: Int
-        let outputHeight: Int, outputWidth: Int
-        let kernelHeight: Int, kernelWidth: Int
+        private(set) var outputHeight: Int, outputWidth: Int
+        private(set) var kernelHeight: Int, kernelWidth: Int
         let stride: Int
         let lanes: Int, rowsPerTile: Int
-        var segments: Int { (outputWidth + lanes - 1) / lanes }
         /// The columns of one phase (all of a row at stride 1).
-        var phaseWidth: Int {
+        let phaseWidth: Int
+        let paddedHeight: Int
+
+        init(channels: Int, height: Int, width: Int, top: Int, left: Int, outputHeight: Int, outputWidth: Int,
+             kernelHeight: Int, kernelWidth: Int, stride: Int, lanes: Int, rowsPerTile: Int) {
+            (self.channels, self.height, self.width, self.top, self.left) = (channels, height, width, top, left)
+            (self.outputHeight, self.outputWidth) = (outputHeight, outputWidth)
+            (self.kernelHeight, self.kernelWidth, self.stride) = (kernelHeight, kernelWidth, stride)
+            (self.lanes, self.rowsPerTile) = (lanes, rowsPerTile)
             let taps = roundUp(kernelWidth, DirectConvolution.tapsPerTile)
-            return max(segments * lanes + (taps - 1 + stride - 1) / stride, (left + width + stride - 1) / stride)
+            let segments = (outputWidth + lanes - 1) / lanes
+            phaseWidth = max(segments * lanes + (taps - 1 + stride - 1) / stride, (left + width + stride - 1) / stride)
+            paddedHeight = max(stride * roundUp(outputHeight, rowsPerTile) + kernelHeight - 1, top + height)
         }
+
+        /// The same padded buffer read by the tiles of a smaller convolution: another kernel and output, whose taps
+        /// and rows of tiles reach no further than this layout's.
+        func reading(kernelHeight: Int, kernelWidth: Int, outputHeight: Int, outputWidth: Int) -> PaddedLayout {
+            var view = self
+            (view.kernelHeight, view.kernelWidth) = (kernelHeight, kernelWidth)
+            (view.outputHeight, view.outputWidth) = (outputHeight, outputWidth)
+            return view
+        }
+
+        var segments: Int { (outputWidth + lanes - 1) / lanes }
         var rowStride: Int { stride * phaseWidth }
         /// From one output row's inputs to the next's.
         var rowStep: Int { stride * rowStride }
-        var paddedHeight: Int {
-            max(stride * roundUp(outputHeight, rowsPerTile) + kernelHeight - 1, top + height)
-        }
         var planeStride: Int { paddedHeight * rowStride }
         var count: Int { channels * planeStride }
 
@@ -80,25 +111,39 @@ enum DirectConvolution {
         @inline(__always)
         func tapOffset(_ j: Int) -> Int { stride == 1 ? j : (j % 2) * phaseWidth + j / 2 }
 
-        /// Copies one (C, H, W) image into `padded`, with `top` rows and `left` columns of zeros before it and
-        /// zeros after it.
-        func pad(_ image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+        /// Copies one (C, H, W) image into `padded`, `top` rows and `left` columns in, over a padding that must be
+        /// zero: each buffer is zeroed once (`count` floats) for any number of images, whose pixels land in the same
+        /// places, so that an image costs only its copy.
+        func copy(_ image: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
             for c in 0..<channels {
                 let plane = padded + c * planeStride, source = image + c * height * width
-                Elementwise.zero(plane, count: top * rowStride)
                 for y in 0..<height {
                     let row = plane + (top + y) * rowStride, pixels = source + y * width
                     if stride == 1 {
-                        Elementwise.zero(row, count: left)
                         Elementwise.copy(pixels, row + left, count: width)
-                        Elementwise.zero(row + left + width, count: rowStride - left - width)
-                    } else {
-                        Elementwise.zero(row, count: rowStride)
-                        for x in 0..<width { row[tapOffset(left + x)] = pixels[x] }
+                        continue
+                    }
+                    // Pixel x lands in padded column left + x: the pixels of even x make one contiguous run of a
+                    // phase, those of odd x one of the other, split 16 or 8 pixels at a time.
+                    let even = row + tapOffset(left), odd = row + tapOffset(left + 1)
+                    var x = 0
+                    while x + 16 <= width {
+                        let v: SIMD16<Float> = load(pixels + x)
+                        store(v.evenHalf, even + x / 2)
+                        store(v.oddHalf, odd + x / 2)
+                        x += 16
+                    }
+                    if x + 8 <= width {
+                        let v: SIMD8<Float> = load(pixels + x)
+                        store(v.evenHalf, even + x / 2)
+                        store(v.oddHalf, odd + x / 2)
+                        x += 8
+                    }
+                    while x < width {
+                        row[tapOffset(left + x)] = pixels[x]
+                        x += 1
                     }
                 }
-                Elementwise.zero(plane + (top + height) * rowStride,
-                                 count: (paddedHeight - top - height) * rowStride)
             }
         }
     }
@@ -108,6 +153,11 @@ enum DirectConvolution {
     /// output = weight ⋆ input + bias for every image.
     static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: WindowGeometry, output: Tensor,
                         sizes s: Convolution.Sizes, workspace: Workspace) {
+        if StridedForward.applies(to: g) {
+            StridedForward.forward(input: input, weight: weight, bias: bias, geometry: g, output: output, sizes: s,
+                                   workspace: workspace)
+            return
+        }
         withVectors(outputWidth: s.outputWidth) { (vector, rows) in
             let layout = PaddedLayout(channels: s.channels, height: s.height, width: s.width, top: g.paddingHeight,
                                       left: g.paddingWidth, outputHeight: s.outputHeight, outputWidth: s.outputWidth,
@@ -115,6 +165,7 @@ enum DirectConvolution {
                                       stride: g.strideHeight, lanes: vector, rowsPerTile: rows)
             let packedCount = roundUp(s.outputChannels, channelsPerTile) * s.patch
             let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * layout.count)
+            Elementwise.zero(scratch + packedCount, count: ComputeThreads.count * layout.count)
             packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: s.patch / s.channels,
                         transposed: false, into: scratch)
             ComputeThreads.forEach(s.batch) { n, thread in
@@ -130,6 +181,11 @@ enum DirectConvolution {
     /// its input and output channels exchanged, at padding kernel - 1 - padding.
     static func backwardInput(outputGradient: Tensor, weight: Tensor, geometry g: WindowGeometry,
                               inputGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
+        if g.strideHeight == 2 {
+            StridedInputGradient.backwardInput(outputGradient: outputGradient, weight: weight, geometry: g,
+                                               inputGradient: inputGradient, sizes: s, workspace: workspace)
+            return
+        }
         withVectors(outputWidth: s.width) { (vector, rows) in
             let layout = PaddedLayout(channels: s.outputChannels, height: s.outputHeight, width: s.outputWidth,
                                       top: g.kernelHeight - 1 - g.paddingHeight,
@@ -139,6 +195,7 @@ enum DirectConvolution {
             let taps = g.kernelHeight * g.kernelWidth
             let packedCount = roundUp(s.channels, channelsPerTile) * s.outputChannels * taps
             let scratch = workspace.buffer(count: packedCount + ComputeThreads.count * layout.count)
+            Elementwise.zero(scratch + packedCount, count: ComputeThreads.count * layout.count)
             packWeights(weight.pointer, outputs: s.outputChannels, inputs: s.channels, taps: taps, transposed: true,
                         into: scratch)
             ComputeThreads.forEach(s.batch) { n, thread in
@@ -153,6 +210,11 @@ enum DirectConvolution {
     /// weightGradient += the gradient of the loss with respect to the weight.
     static func backwardWeight(input: Tensor, outputGradient: Tensor, geometry g: WindowGeometry,
                                weightGradient: Tensor, sizes s: Convolution.Sizes, workspace: Workspace) {
+        if StridedWeightGradient.applies(to: g) {
+            StridedWeightGradient.backwardWeight(input: input, outputGradient: outputGradient, geometry: g,
+                                                 weightGradient: weightGradient, sizes: s, workspace: workspace)
+            return
+        }
         withVectors(outputWidth: s.outputWidth) { (vector, rows) in
             let layout = PaddedLayout(channels: s.channels, height: s.height, width: s.width, top: g.paddingHeight,
                                       left: g.paddingWidth, outputHeight: s.outputHeight, outputWidth: s.outputWidth,
@@ -167,10 +229,11 @@ enum DirectConvolution {
             let group = max(1, min(s.batch, weightGroupBytes / perImage))
             let scratch = workspace.buffer(count: group * (layout.count + gradientImage))
             let padded = scratch, gradients = scratch + group * layout.count
+            Elementwise.zero(padded, count: group * layout.count)
             for first in stride(from: 0, to: s.batch, by: group) {
                 let count = min(group, s.batch - first)
                 ComputeThreads.forEach(count) { i, _ in
-                    layout.pad(input.pointer + (first + i) * s.imageCount, into: padded + i * layout.count)
+                    layout.copy(input.pointer + (first + i) * s.imageCount, into: padded + i * layout.count)
                     // The gradient's rows padded with zeros to whole vectors, and zero planes up to a whole tile.
                     let target = gradients + i * gradientImage
                     let source = outputGradient.pointer + (first + i) * s.outputCount
@@ -237,12 +300,12 @@ enum DirectConvolution {
         }
     }
 
-    /// One image: pads it, then covers the output with tiles.
+    /// One image: copies it into `padded` (whose padding is zero), then covers the output with tiles.
     @inline(__always)
     static func convolve(_ vector: Int, rows: Int, image: UnsafePointer<Float>, layout: PaddedLayout,
                          packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int,
                          output: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>) {
-        layout.pad(image, into: padded)
+        layout.copy(image, into: padded)
         if vector == 16 {
             convolvePadded(SIMD16<Float>.self, rows: rows, layout: layout, packed: packed, bias: bias,
                            outputChannels: outputChannels, output: output, padded: padded)
@@ -422,15 +485,18 @@ enum DirectConvolution {
             }
             plane += layout.planeStride
         }
-        @inline(__always) func put(_ v: V, _ o: Int, _ y: Int) {
-            for (half, row) in [(v.lowHalf, y), (v.highHalf, y + 4)] where o < outputs && row < rows {
-                let p = output + o * planeStride + row * rowStride
-                if lanes == 8 {
-                    UnsafeMutableRawPointer(p).storeBytes(of: half, as: SIMD8<Float>.self)
-                } else {
-                    for l in 0..<lanes { p[l] = half[l] }
-                }
+        @inline(__always) func put(_ half: SIMD8<Float>, _ o: Int, _ row: Int) {
+            guard o < outputs && row < rows else { return }
+            let p = output + o * planeStride + row * rowStride
+            if lanes == 8 {
+                store(half, p)
+            } else {
+                for l in 0..<lanes { p[l] = half[l] }
             }
+        }
+        @inline(__always) func put(_ v: V, _ o: Int, _ y: Int) {
+            put(v.lowHalf, o, y)
+            put(v.highHalf, o, y + 4)
         }
         put(a00, 0, 0); put(a01, 0, 1); put(a02, 0, 2); put(a03, 0, 3)
         put(a10, 1, 0); put(a11, 1, 1); put(a12, 1, 2); put(a13, 1, 3)
