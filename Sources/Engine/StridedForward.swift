@@ -85,30 +85,13 @@ enum StridedForward {
                                   bias: UnsafePointer<Float>, stride: Int, into staged: UnsafeMutablePointer<Float>)
     where V.Scalar == Float {
         let lanes = V.scalarCount
-        var a = EightPositionSums<V>(load(bias)), b = EightPositionSums<V>(twoVectors ? load(bias + lanes) : V())
-        let r = layout.rowStride
         // Kernel columns 0, 1, 2 of output j lie at j, phaseWidth + j and j + 1 of the even/odd-column row.
         let columns = (layout.tapOffset(0), layout.tapOffset(1), layout.tapOffset(2))
-        var w = weights, plane = input
-        for _ in 0..<layout.channels {
-            for u in 0..<3 {
-                let row = plane + u * r
-                for v in 0..<3 {
-                    let x = row + (v == 0 ? columns.0 : v == 1 ? columns.1 : columns.2)
-                    let w0: V = load(w)
-                    if twoVectors {
-                        let w1: V = load(w + lanes)
-                        EightPositionSums.add(&a, w0, &b, w1, x)
-                    } else {
-                        a.add(w0, x)
-                    }
-                    w += stride
-                }
-            }
-            plane += layout.planeStride
-        }
-        a.store(into: staged, stride: stride)
-        if twoVectors { b.store(into: staged + lanes, stride: stride) }
+        EightPositionSums.accumulate(twoVectors: twoVectors, input: input, channels: layout.channels,
+                                     planeStride: layout.planeStride, rows: 3, rowStride: layout.rowStride, columns: 3,
+                                     columnOffset: { $0 == 0 ? columns.0 : $0 == 1 ? columns.1 : columns.2 },
+                                     weights: weights, stride: stride,
+                                     start: (load(bias), twoVectors ? load(bias + lanes) : V()), into: staged)
     }
 
     /// One image's staged sums transposed into its NCHW output, by squares of lanes x lanes positions and output
@@ -146,8 +129,9 @@ enum StridedForward {
     }
 }
 
-/// The sums of 8 consecutive outputs for one vector of output channels, named one by one so that LLVM keeps them
-/// in registers.
+/// Eight vector sums, each of products with one of 8 consecutive inputs broadcast (the outputs of a strided tile,
+/// one vector of channels each; the channels of a Winograd weight-gradient tile), named one by one so that LLVM
+/// keeps them in registers.
 struct EightPositionSums<V: SIMD> where V.Scalar == Float {
     var s0: V, s1: V, s2: V, s3: V, s4: V, s5: V, s6: V, s7: V
 
@@ -174,6 +158,38 @@ struct EightPositionSums<V: SIMD> where V.Scalar == Float {
         t = V(repeating: x[5]); a.s5.addProduct(t, wa); b.s5.addProduct(t, wb)
         t = V(repeating: x[6]); a.s6.addProduct(t, wa); b.s6.addProduct(t, wb)
         t = V(repeating: x[7]); a.s7.addProduct(t, wa); b.s7.addProduct(t, wb)
+    }
+
+    /// Over `channels` planes `planeStride` apart and the taps (i, j) of `rows` rows `rowStride` apart, column j
+    /// at `columnOffset(j)`: a_k += w x[k] for the 8 inputs x from the tap and the weight vector w, which moves
+    /// `stride` floats a tap, and with `twoVectors` b_k the same with the vector `lanes` after w; a and b start at
+    /// `start` and are stored at `staged` (b `lanes` after it), one position `stride` apart.
+    @inline(__always)
+    static func accumulate(twoVectors: Bool, input: UnsafePointer<Float>, channels: Int, planeStride: Int, rows: Int,
+                           rowStride: Int, columns: Int, columnOffset: (Int) -> Int, weights: UnsafePointer<Float>,
+                           stride: Int, start: (V, V), into staged: UnsafeMutablePointer<Float>) {
+        let lanes = V.scalarCount
+        var a = Self(start.0), b = Self(start.1)
+        var w = weights, plane = input
+        for _ in 0..<channels {
+            for i in 0..<rows {
+                let row = plane + i * rowStride
+                for j in 0..<columns {
+                    let x = row + columnOffset(j)
+                    let w0: V = load(w)
+                    if twoVectors {
+                        let w1: V = load(w + lanes)
+                        add(&a, w0, &b, w1, x)
+                    } else {
+                        a.add(w0, x)
+                    }
+                    w += stride
+                }
+            }
+            plane += planeStride
+        }
+        a.store(into: staged, stride: stride)
+        if twoVectors { b.store(into: staged + lanes, stride: stride) }
     }
 
     /// target[k * stride] = s_k.

@@ -163,27 +163,10 @@ enum StridedInputGradient {
                                   layout: DirectConvolution.PaddedLayout, rows: Int, columns: Int,
                                   weights: UnsafePointer<Float>, stride: Int, into staged: UnsafeMutablePointer<Float>)
     where V.Scalar == Float {
-        let lanes = V.scalarCount
-        var a = EightPositionSums<V>(V()), b = EightPositionSums<V>(V())
-        var w = weights, plane = input
-        for _ in 0..<layout.channels {
-            for i in 0..<rows {
-                for j in 0..<columns {
-                    let x = plane + i * layout.rowStride + j
-                    let w0: V = load(w)
-                    if twoVectors {
-                        let w1: V = load(w + lanes)
-                        EightPositionSums.add(&a, w0, &b, w1, x)
-                    } else {
-                        a.add(w0, x)
-                    }
-                    w += stride
-                }
-            }
-            plane += layout.planeStride
-        }
-        a.store(into: staged, stride: stride)
-        if twoVectors { b.store(into: staged + lanes, stride: stride) }
+        EightPositionSums<V>.accumulate(twoVectors: twoVectors, input: input, channels: layout.channels,
+                                        planeStride: layout.planeStride, rows: rows, rowStride: layout.rowStride,
+                                        columns: columns, columnOffset: { $0 }, weights: weights, stride: stride,
+                                        start: (V(), V()), into: staged)
     }
 
     /// One image's staged phases transposed into its NCHW input gradient: per row, the squares of lanes x lanes

@@ -628,24 +628,6 @@ extension WinogradVector {
     }
 }
 
-/// 8 accumulators of x[c] * w for the consecutive x[0..<8], named one by one so that LLVM keeps them in registers.
-private struct EightSums<V: SIMD> where V.Scalar == Float {
-    var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V(), s6 = V(), s7 = V()
-
-    @inline(__always)
-    mutating func add(_ w: V, _ x: UnsafePointer<Float>) {
-        s0.addProduct(V(repeating: x[0]), w); s1.addProduct(V(repeating: x[1]), w)
-        s2.addProduct(V(repeating: x[2]), w); s3.addProduct(V(repeating: x[3]), w)
-        s4.addProduct(V(repeating: x[4]), w); s5.addProduct(V(repeating: x[5]), w)
-        s6.addProduct(V(repeating: x[6]), w); s7.addProduct(V(repeating: x[7]), w)
-    }
-
-    @inline(__always)
-    func store(_ p: UnsafeMutablePointer<V>) {
-        p[0] = s0; p[1] = s1; p[2] = s2; p[3] = s3; p[4] = s4; p[5] = s5; p[6] = s6; p[7] = s7
-    }
-}
-
 /// 12 accumulators, named one by one so that LLVM keeps them in registers.
 private struct TwelveSums<V: SIMD> where V.Scalar == Float {
     var s0 = V(), s1 = V(), s2 = V(), s3 = V(), s4 = V(), s5 = V()
@@ -716,7 +698,7 @@ extension SIMD16: WinogradVector where Scalar == Float {
 extension SIMD16 {
     static func accumulateProducts(inputs: UnsafePointer<Float>, gradients: UnsafePointer<Float>, tiles: Int,
                                    into target: UnsafeMutablePointer<Float>, stride: Int) where Scalar == Float {
-        var low = EightSums<Self>(), high = EightSums<Self>()
+        var low = EightPositionSums<Self>(Self()), high = EightPositionSums<Self>(Self())
         var x = inputs, g = gradients
         for _ in 0..<tiles {
             let gradient: Self = load(g)
@@ -727,8 +709,9 @@ extension SIMD16 {
         }
         withUnsafeTemporaryAllocation(of: Self.self, capacity: 16) { buffer in
             let sums = buffer.baseAddress!
-            low.store(sums)
-            high.store(sums + 8)
+            let floats = UnsafeMutableRawPointer(sums).assumingMemoryBound(to: Float.self)
+            low.store(into: floats, stride: 16)
+            high.store(into: floats + 8 * 16, stride: 16)
             add(sums, into: target, stride: stride)
         }
     }
@@ -768,7 +751,7 @@ extension SIMD8: WinogradVector where Scalar == Float {
 
     static func accumulateProducts(inputs: UnsafePointer<Float>, gradients: UnsafePointer<Float>, tiles: Int,
                                    into target: UnsafeMutablePointer<Float>, stride: Int) {
-        var sums8 = EightSums<Self>()
+        var sums8 = EightPositionSums<Self>(Self())
         var x = inputs, g = gradients
         for _ in 0..<tiles {
             sums8.add(load(g), x)
@@ -777,7 +760,7 @@ extension SIMD8: WinogradVector where Scalar == Float {
         }
         withUnsafeTemporaryAllocation(of: Self.self, capacity: 8) { buffer in
             let sums = buffer.baseAddress!
-            sums8.store(sums)
+            sums8.store(into: UnsafeMutableRawPointer(sums).assumingMemoryBound(to: Float.self), stride: 8)
             add(sums, into: target, stride: stride)
         }
     }
