@@ -47,25 +47,29 @@ public enum BatchNormalization {
         return (Float(mean), 1 / (variance + epsilon).squareRoot(), count > 1 ? Float(squares / (count - 1)) : variance)
     }
 
-    /// (Σ x, Σ x^2) over the batch's planes of channel c, in Double. Each (n, c) plane is summed, then its squared
-    /// deviations from its own mean are summed again from the cache (a plane is at most a few tens of KB), and
-    /// Σ x^2 = Σ (x - m)^2 + 2 m Σ (x - m) + S m^2 is formed in Double: as accurate as two passes over the whole
-    /// batch for activations far from zero, which a float Σ x^2 is not.
+    /// (Σ x, Σ x^2) over the batch's planes of channel c, in Double, in one pass. Σ x^2 is not summed as such: the
+    /// float partials sum x, d and d^2 for d = x - k, k the mean of the channel's first plane, which is near the
+    /// channel's mean, and Σ x^2 = M + (Σ x)^2 / N is formed in Double from the squared deviations from the mean,
+    /// M = Σ d^2 - (Σ d)^2 / N. So a channel far from zero (a mean of 1000 with unit spread) keeps its variance's
+    /// digits, which a float Σ x^2 would cancel away, and sums of these over ranks still give the global variance.
     @inline(__always)
     static func channelMoments(_ x: UnsafePointer<Float>, channel c: Int, batch: Int, channels: Int,
                                spatial: Int) -> (Double, Double) {
-        var total = 0.0, squares = 0.0
-        for n in 0..<batch {
-            let plane = x + (n * channels + c) * spatial
-            let sum = Reduction.blockedSum(count: spatial, { load(plane, $0) }, { plane[$0] })
-            let m = Float(sum / Double(max(spatial, 1))), mv = Vector(repeating: m)
-            let deviations = Reduction.blockedSum(count: spatial, { let d = load(plane, $0) - mv; return d * d },
-                                                  { let d = plane[$0] - m; return d * d })
-            let mean = Double(m)
-            total += sum
-            squares += deviations + 2 * mean * (sum - Double(spatial) * mean) + Double(spatial) * mean * mean
-        }
-        return (total, squares)
+        guard batch > 0, spatial > 0 else { return (0, 0) }
+        let first = x + c * spatial
+        let k = Float(Reduction.blockedSum(count: spatial, { load(first, $0) }, { first[$0] }) / Double(spatial))
+        let kv = Vector(repeating: k)
+        let (sum, deviations, squares) = Reduction.planeSums(
+            planes: batch, spatial: spatial, offset: { ($0 * channels + c) * spatial },
+            prefetch: { Reduction.prefetchPlane(x + $0, count: spatial) }, { i in
+                let v = load(x, i), d = v - kv
+                return (v, d, d * d)
+            }, { i in
+                let d = x[i] - k
+                return (x[i], d, d * d)
+            })
+        let count = Double(batch * spatial)
+        return (sum, max(squares - deviations * deviations / count, 0) + sum * sum / count)
     }
 
     /// sums[c] = Σ x and squareSums[c] = Σ x^2 over n and s, in Double (overwrites both): the batch statistics in
@@ -140,6 +144,11 @@ public enum BatchNormalization {
             (means[c], inverseStds[c], unbiasedVariances[c]) = (m, r, unbiased)
             for n in 0..<batch {
                 let offset = (n * channels + c) * spatial
+                if n + Reduction.planesAhead < batch {
+                    let ahead = offset + Reduction.planesAhead * channels * spatial
+                    Reduction.prefetchPlaneForWriting(y + ahead, count: spatial)
+                    if let residual { Reduction.prefetchPlane(residual + ahead, count: spatial) }
+                }
                 normalizePlane(x + offset, y + offset, residual.map { $0 + offset }, m, r, gammas[c], betas[c],
                                relu: relu, spatial: spatial)
             }
@@ -153,24 +162,22 @@ public enum BatchNormalization {
                                     spatial: Int) -> (Double, Double) {
         let (g, b) = relu.map { ($0.gammas[c], $0.betas[c]) } ?? (0, 0)
         let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g), Vector(repeating: b))
-        var sum = 0.0, dot = 0.0
-        for n in 0..<batch {
-            let offset = (n * channels + c) * spatial
-            let (source, gradient) = (x + offset, dy + offset)
-            let sums = Reduction.blockedSums(count: spatial, { i in
-                let v = load(source, i)
-                var d = load(gradient, i)
-                if relu != nil { d = d.replacing(with: 0, where: .!(affine(v, mv, rv, gv, bv) .> 0)) }
-                return (d, d * ((v - mv) * rv))
+        // Σ g (x - m), times r once at the end.
+        let (sum, dot, _) = Reduction.planeSums(
+            planes: batch, spatial: spatial, offset: { ($0 * channels + c) * spatial }, prefetch: {
+                Reduction.prefetchPlane(x + $0, count: spatial)
+                Reduction.prefetchPlane(dy + $0, count: spatial)
             }, { i in
-                let v = source[i]
-                let d = relu == nil || affine(v, m, r, g, b) > 0 ? gradient[i] : 0
-                return (d, d * ((v - m) * r))
+                let v = load(x, i)
+                var d = load(dy, i)
+                if relu != nil { d = d.replacing(with: 0, where: .!(affine(v, mv, rv, gv, bv) .> 0)) }
+                return (d, d * (v - mv), Vector())
+            }, { i in
+                let v = x[i]
+                let d = relu == nil || affine(v, m, r, g, b) > 0 ? dy[i] : 0
+                return (d, d * (v - m), 0)
             })
-            sum += sums.0
-            dot += sums.1
-        }
-        return (sum, dot)
+        return (sum, dot * Double(r))
     }
 
     /// gradientSums[c] = Σ g and gradientDotSums[c] = Σ g x̂ over n and s, in one pass, where g is the output
@@ -258,6 +265,10 @@ public enum BatchNormalization {
             let (g0, d0) = (Float(sum) / count, Float(dot) / count)
             for n in 0..<batch {
                 let offset = (n * channels + c) * spatial
+                if n + Reduction.planesAhead < batch {
+                    Reduction.prefetchPlaneForWriting(dx + offset + Reduction.planesAhead * channels * spatial,
+                                                      count: spatial)
+                }
                 inputGradientPlane(x + offset, dy + offset, dx + offset,
                                    relu: relu.map { ($0.gammas[c], $0.betas[c]) }, m, r, gammas[c] * r, g0, d0,
                                    spatial: spatial)

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Reductions of raw buffers to scalars and to per-channel sums.
 ///
 /// The compiler does not vectorise a scalar Float reduction (it may not reorder the additions), so the kernels keep
@@ -83,6 +85,95 @@ public enum Reduction {
             start = end
         }
         return totals
+    }
+
+    /// The three sums of term(i) over the planes [offset(p), offset(p) + spatial) for p < planes, in one pass: the
+    /// float partials run across planes and move to Double once per `blockLength` elements, not once per plane, so
+    /// that the small planes of deep layers (64 or 49 positions) cost no more per element than large ones. Planes
+    /// of one channel lie a whole image apart, each too short for the hardware prefetchers to follow, so
+    /// `prefetch` is given the offset of the plane `planesAhead` on, to ask for the first lines of its sources.
+    @inline(__always)
+    static func planeSums(planes: Int, spatial: Int, offset: (Int) -> Int, prefetch: (Int) -> Void,
+                          _ vector: (Int) -> (Vector, Vector, Vector),
+                          _ scalar: (Int) -> (Float, Float, Float)) -> (Double, Double, Double) {
+        var totals = (0.0, 0.0, 0.0)
+        var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector(), c0 = Vector(), c1 = Vector()
+        var tails: (Float, Float, Float) = (0, 0, 0)
+        func flush() {
+            totals.0 += Double((a0 + a1).sum()) + Double(tails.0)
+            totals.1 += Double((b0 + b1).sum()) + Double(tails.1)
+            totals.2 += Double((c0 + c1).sum()) + Double(tails.2)
+            (a0, a1, b0, b1, c0, c1) = (Vector(), Vector(), Vector(), Vector(), Vector(), Vector())
+            tails = (0, 0, 0)
+        }
+        var pending = 0
+        for p in 0..<min(planesAhead, planes) { prefetch(offset(p)) }
+        for p in 0..<planes {
+            let base = offset(p)
+            if p + planesAhead < planes { prefetch(offset(p + planesAhead)) }
+            var start = 0
+            while start < spatial {
+                let length = min(spatial - start, blockLength)
+                if pending + length > blockLength {
+                    flush()
+                    pending = 0
+                }
+                var i = base + start
+                let end = i + length
+                while i + 32 <= end {
+                    let (first, second) = (vector(i), vector(i + 16))
+                    a0 += first.0
+                    b0 += first.1
+                    c0 += first.2
+                    a1 += second.0
+                    b1 += second.1
+                    c1 += second.2
+                    i += 32
+                }
+                while i + 16 <= end {
+                    let terms = vector(i)
+                    a0 += terms.0
+                    b0 += terms.1
+                    c0 += terms.2
+                    i += 16
+                }
+                while i < end {
+                    let terms = scalar(i)
+                    tails.0 += terms.0
+                    tails.1 += terms.1
+                    tails.2 += terms.2
+                    i += 1
+                }
+                pending += length
+                start += length
+            }
+        }
+        flush()
+        return totals
+    }
+
+    /// How many planes ahead `planeSums` prefetches.
+    static let planesAhead = 4
+
+    /// Asks for the lines of x[0..<min(count, 256)], the start of a plane that `planeSums` reaches soon: enough
+    /// for a small plane whole, and for a large one until the hardware prefetchers have caught its stream.
+    @inline(__always)
+    static func prefetchPlane(_ x: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i < min(count, 256) {
+            dtrain_prefetch(x + i)
+            i += 16
+        }
+    }
+
+    /// `prefetchPlane` for a plane about to be written.
+    @inline(__always)
+    static func prefetchPlaneForWriting(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < min(count, 256) {
+            dtrain_prefetch_write(x + i)
+            i += 16
+        }
     }
 
     /// Σ x[i], with the block partials added in Double (see the type's note on accuracy).
