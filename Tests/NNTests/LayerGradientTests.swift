@@ -130,5 +130,22 @@ import Testing
                              step: 1e-2, tolerance: 1e-3)
         Self.expectAgreement(ChannelPadShortcut(outChannels: 6, stride: 2), inputs: [Self.input([2, 2, 5, 4], seed: 16)],
                              tolerance: 1e-3)
+        // 37 columns: the 16-wide gathers and spreads, and their tails.
+        Self.expectAgreement(ChannelPadShortcut(outChannels: 4, stride: 2), inputs: [Self.input([1, 2, 3, 37], seed: 21)],
+                             tolerance: 1e-3)
+    }
+
+    /// The shortcut's output against its definition: input (n, c, 2i, 2j) at (n, c + 1, i, j), zeros elsewhere.
+    @Test func zeroPaddingShortcutSubsamples() {
+        let (n, c, h, w) = (2, 2, 5, 37), (oh, ow) = (3, 19)
+        let x = Self.input([n, c, h, w], seed: 22)
+        let y = ChannelPadShortcut(outChannels: 4, stride: 2).forward(
+            [x], context: ForwardContext(mode: .training, seed: 1, epoch: 0, sampleIndices: [0, 1]))
+        #expect(y.shape == [n, 4, oh, ow])
+        var expected = [Float](repeating: 0, count: n * 4 * oh * ow)
+        for b in 0..<n { for ch in 0..<c { for i in 0..<oh { for j in 0..<ow {
+            expected[((b * 4 + ch + 1) * oh + i) * ow + j] = x.pointer[((b * c + ch) * h + 2 * i) * w + 2 * j]
+        } } } }
+        #expect(Array(UnsafeBufferPointer(start: y.pointer, count: y.count)) == expected)
     }
 }

@@ -31,40 +31,79 @@ public final class ChannelPadShortcut: Layer {
     public func forward(_ inputs: [Tensor], context: ForwardContext) -> Tensor {
         let x = inputs[0]
         inputShape = x.shape
-        let shape = try! outputShape(for: [x.shape])
-        let y = pool.tensor(shape: shape)
-        y.fill(0)
-        copy(x, into: y, forward: true)
+        let y = pool.tensor(shape: try! outputShape(for: [x.shape]))
+        let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
+        let (oh, ow) = (y.shape[2], y.shape[3])
+        let pad = (outChannels - c) / 2
+        // Every output element written once: the padding planes zeroed, the others gathered row by row.
+        Self.forEachPlane(batch: x.shape[0], channels: outChannels, size: oh * ow) { b, o in
+            let target = y.pointer + (b * outChannels + o) * oh * ow
+            guard o >= pad && o < pad + c else { return Elementwise.zero(target, count: oh * ow) }
+            let source = x.pointer + (b * c + o - pad) * h * w
+            for i in 0..<oh { subsample(source + i * stride * w, width: w, into: target + i * ow, count: ow) }
+        }
         return y
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         guard needsInputGradient else { return [] }
-        let dx = pool.tensor(shape: inputShape)
-        dx.fill(0)
-        copy(dx, into: outputGradient, forward: false)
+        let dx = pool.tensor(shape: inputShape), dy = outputGradient
+        let (c, h, w) = (inputShape[1], inputShape[2], inputShape[3])
+        let (oh, ow) = (dy.shape[2], dy.shape[3])
+        let pad = (outChannels - c) / 2
+        // Every input element written once: the rows between the sampled ones zeroed, the others spread out.
+        Self.forEachPlane(batch: inputShape[0], channels: c, size: h * w) { b, channel in
+            let source = dy.pointer + (b * outChannels + channel + pad) * oh * ow
+            let target = dx.pointer + (b * c + channel) * h * w
+            for r in 0..<h {
+                if r % stride == 0 {
+                    spread(source + r / stride * ow, into: target + r * w, count: w)
+                } else {
+                    Elementwise.zero(target + r * w, count: w)
+                }
+            }
+        }
         return [dx]
     }
 
-    /// Moves values between the input positions and their places in the output, in either direction.
-    private func copy(_ input: Tensor, into output: Tensor, forward: Bool) {
-        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        let (oh, ow) = (output.shape[2], output.shape[3])
-        let pad = (outChannels - c) / 2
-        for b in 0..<n {
-            for channel in 0..<c {
-                let source = input.pointer + (b * c + channel) * h * w
-                let target = output.pointer + (b * outChannels + channel + pad) * oh * ow
-                for i in 0..<oh {
-                    for j in 0..<ow {
-                        if forward {
-                            target[i * ow + j] = source[i * stride * w + j * stride]
-                        } else {
-                            source[i * stride * w + j * stride] = target[i * ow + j]
-                        }
-                    }
-                }
+    /// body(image, channel) for every plane of `size` elements, on the compute threads when they are worth it.
+    private static func forEachPlane(batch: Int, channels: Int, size: Int, _ body: (Int, Int) -> Void) {
+        ComputeThreads.forEachRange(batch * channels, grain: max(1, (1 << 15) / max(size, 1))) { planes in
+            for plane in planes { body(plane / channels, plane % channels) }
+        }
+    }
+
+    /// target[j] = source[j * stride] for j < count, from a row of `width` elements.
+    private func subsample(_ source: UnsafePointer<Float>, width: Int, into target: UnsafeMutablePointer<Float>,
+                           count: Int) {
+        var j = 0
+        if stride == 2 {
+            while j + 8 <= count && 2 * j + 16 <= width {
+                let v = UnsafeRawPointer(source + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(target + j).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                j += 8
             }
+        }
+        while j < count {
+            target[j] = source[j * stride]
+            j += 1
+        }
+    }
+
+    /// target[j] = source[j / stride] where stride divides j, else 0, for j < count: `subsample`'s adjoint.
+    private func spread(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
+        var j = 0
+        if stride == 2 {
+            while j + 16 <= count {
+                var v = SIMD16<Float>()
+                v.evenHalf = UnsafeRawPointer(source + j / 2).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(target + j).storeBytes(of: v, as: SIMD16<Float>.self)
+                j += 16
+            }
+        }
+        while j < count {
+            target[j] = j % stride == 0 ? source[j / stride] : 0
+            j += 1
         }
     }
 }
