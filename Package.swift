@@ -30,10 +30,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        // The compiler's cache prefetch hint, which Swift cannot spell.
-        .systemLibrary(name: "CPrefetch"),
+        // The compiler's cache hints (prefetches, streaming stores), which Swift cannot spell.
+        .systemLibrary(name: "CCacheHints"),
 
-        .target(name: "Engine", dependencies: ["CBLAS", "CPrefetch"], swiftSettings: optimized),
+        .target(name: "Engine", dependencies: ["CBLAS", "CCacheHints"], swiftSettings: optimized),
         .target(name: "NN", dependencies: ["Engine"], swiftSettings: optimized),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Comm", dependencies: ["CMPI"]),

@@ -89,24 +89,34 @@ public enum BatchNormalization {
     @inline(__always)
     static func affine(_ x: Float, _ m: Float, _ r: Float, _ g: Float, _ b: Float) -> Float { (x - m) * r * g + b }
 
-    /// One plane of the forward pass: y = (x - m) r g + b (+ shortcut), then max(y, 0) when `relu`.
+    /// One plane of the forward pass: y = (x - m) r g + b (+ shortcut), then max(y, 0) when `relu`; written
+    /// around the caches when `streaming`, but for the elements before the first whole line.
     @inline(__always)
     static func normalizePlane(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
                                _ shortcut: UnsafePointer<Float>?, _ m: Float, _ r: Float, _ g: Float, _ b: Float,
-                               relu: Bool, spatial: Int) {
+                               relu: Bool, streaming: Bool, spatial: Int) {
         let (mv, rv, gv, bv) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: g), Vector(repeating: b))
+        @inline(__always) func one(_ i: Int) {
+            var v = affine(source[i], m, r, g, b)
+            if let shortcut { v += shortcut[i] }
+            target[i] = relu && v < 0 ? 0 : v
+        }
         var i = 0
+        if streaming {
+            while i < StreamingStores.alignedStart(target, from: 0, end: spatial) {
+                one(i)
+                i += 1
+            }
+        }
         while i + 16 <= spatial {
             var v = affine(load(source, i), mv, rv, gv, bv)
             if let shortcut { v += load(shortcut, i) }
             if relu { v = v.replacing(with: 0, where: v .< 0) }
-            store(v, target, i)
+            if streaming { StreamingStores.store(v, target + i) } else { store(v, target, i) }
             i += 16
         }
         while i < spatial {
-            var v = affine(source[i], m, r, g, b)
-            if let shortcut { v += shortcut[i] }
-            target[i] = relu && v < 0 ? 0 : v
+            one(i)
             i += 1
         }
     }
@@ -119,12 +129,14 @@ public enum BatchNormalization {
                                  residual: UnsafePointer<Float>? = nil, relu: Bool,
                                  batch: Int, channels: Int, spatial: Int) {
         // x, residual and y are (N,C,S); means, inverseStds, gammas and betas are (C)
+        let streaming = StreamingStores.pay(count: batch * channels * spatial)
         ComputeThreads.forEachRange(batch * channels, grain: planeGrain(spatial)) { planes in
             for plane in planes {
                 let c = plane % channels, offset = plane * spatial
                 normalizePlane(x + offset, y + offset, residual.map { $0 + offset }, means[c], inverseStds[c],
-                               gammas[c], betas[c], relu: relu, spatial: spatial)
+                               gammas[c], betas[c], relu: relu, streaming: streaming, spatial: spatial)
             }
+            if streaming { StreamingStores.fence() }
         }
     }
 
@@ -137,22 +149,26 @@ public enum BatchNormalization {
                                        means: UnsafeMutablePointer<Float>, inverseStds: UnsafeMutablePointer<Float>,
                                        unbiasedVariances: UnsafeMutablePointer<Float>) {
         // x, residual and y are (N,C,S); the rest are (C)
-        ComputeThreads.forEachRange(channels) { range in for c in range {
-            let (sum, squares) = channelMoments(x, channel: c, batch: batch, channels: channels, spatial: spatial)
-            let (m, r, unbiased) = statistics(sum: sum, squareSum: squares, count: Double(batch * spatial),
-                                              epsilon: epsilon)
-            (means[c], inverseStds[c], unbiasedVariances[c]) = (m, r, unbiased)
-            for n in 0..<batch {
-                let offset = (n * channels + c) * spatial
-                if n + Reduction.planesAhead < batch {
-                    let ahead = offset + Reduction.planesAhead * channels * spatial
-                    Reduction.prefetchPlaneForWriting(y + ahead, count: spatial)
-                    if let residual { Reduction.prefetchPlane(residual + ahead, count: spatial) }
+        let streaming = StreamingStores.pay(count: batch * channels * spatial)
+        ComputeThreads.forEachRange(channels) { range in
+            for c in range {
+                let (sum, squares) = channelMoments(x, channel: c, batch: batch, channels: channels, spatial: spatial)
+                let (m, r, unbiased) = statistics(sum: sum, squareSum: squares, count: Double(batch * spatial),
+                                                  epsilon: epsilon)
+                (means[c], inverseStds[c], unbiasedVariances[c]) = (m, r, unbiased)
+                for n in 0..<batch {
+                    let offset = (n * channels + c) * spatial
+                    if n + Reduction.planesAhead < batch {
+                        let ahead = offset + Reduction.planesAhead * channels * spatial
+                        if !streaming { Reduction.prefetchPlaneForWriting(y + ahead, count: spatial) }
+                        if let residual { Reduction.prefetchPlane(residual + ahead, count: spatial) }
+                    }
+                    normalizePlane(x + offset, y + offset, residual.map { $0 + offset }, m, r, gammas[c], betas[c],
+                                   relu: relu, streaming: streaming, spatial: spatial)
                 }
-                normalizePlane(x + offset, y + offset, residual.map { $0 + offset }, m, r, gammas[c], betas[c],
-                               relu: relu, spatial: spatial)
             }
-        } }
+            if streaming { StreamingStores.fence() }
+        }
     }
 
     /// (Σ g, Σ g x̂) over the batch's planes of channel c, where g is the output gradient masked by the fused ReLU.
@@ -198,27 +214,39 @@ public enum BatchNormalization {
         } }
     }
 
-    /// One plane of the input gradient: dx = a (g - g0 - x̂ d0), g masked as in `channelGradientSums`.
+    /// One plane of the input gradient: dx = a (g - g0 - x̂ d0), g masked as in `channelGradientSums`; written as
+    /// `normalizePlane` writes.
     @inline(__always)
     static func inputGradientPlane(_ source: UnsafePointer<Float>, _ gradient: UnsafePointer<Float>,
                                    _ target: UnsafeMutablePointer<Float>, relu: (gamma: Float, beta: Float)?,
-                                   _ m: Float, _ r: Float, _ a: Float, _ g0: Float, _ d0: Float, spatial: Int) {
+                                   _ m: Float, _ r: Float, _ a: Float, _ g0: Float, _ d0: Float, streaming: Bool,
+                                   spatial: Int) {
         let (gamma, beta) = relu ?? (0, 0)
         let (mv, rv, av) = (Vector(repeating: m), Vector(repeating: r), Vector(repeating: a))
         let (gv, dv) = (Vector(repeating: g0), Vector(repeating: d0))
         let (gammas, betas) = (Vector(repeating: gamma), Vector(repeating: beta))
+        @inline(__always) func one(_ i: Int) {
+            let v = source[i]
+            let g = relu == nil || affine(v, m, r, gamma, beta) > 0 ? gradient[i] : 0
+            target[i] = a * (g - g0 - (v - m) * r * d0)
+        }
         var i = 0
+        if streaming {
+            while i < StreamingStores.alignedStart(target, from: 0, end: spatial) {
+                one(i)
+                i += 1
+            }
+        }
         while i + 16 <= spatial {
             let v = load(source, i)
             var g = load(gradient, i)
             if relu != nil { g = g.replacing(with: 0, where: .!(affine(v, mv, rv, gammas, betas) .> 0)) }
-            store(av * (g - gv - (v - mv) * rv * dv), target, i)
+            let dx = av * (g - gv - (v - mv) * rv * dv)
+            if streaming { StreamingStores.store(dx, target + i) } else { store(dx, target, i) }
             i += 16
         }
         while i < spatial {
-            let v = source[i]
-            let g = relu == nil || affine(v, m, r, gamma, beta) > 0 ? gradient[i] : 0
-            target[i] = a * (g - g0 - (v - m) * r * d0)
+            one(i)
             i += 1
         }
     }
@@ -233,13 +261,15 @@ public enum BatchNormalization {
                                      inputGradient dx: UnsafeMutablePointer<Float>,
                                      batch: Int, channels: Int, spatial: Int) {
         // x, dy and dx are (N,C,S); the rest are (C)
+        let streaming = StreamingStores.pay(count: batch * channels * spatial)
         ComputeThreads.forEachRange(batch * channels, grain: planeGrain(spatial)) { planes in
             for plane in planes {
                 let c = plane % channels, offset = plane * spatial
                 inputGradientPlane(x + offset, dy + offset, dx + offset, relu: relu.map { ($0.gammas[c], $0.betas[c]) },
                                    means[c], inverseStds[c], scales[c], meanGradients[c], meanGradientDots[c],
-                                   spatial: spatial)
+                                   streaming: streaming, spatial: spatial)
             }
+            if streaming { StreamingStores.fence() }
         }
     }
 
@@ -254,25 +284,28 @@ public enum BatchNormalization {
                                         gradientDotSums: UnsafeMutablePointer<Float>,
                                         inputGradient dx: UnsafeMutablePointer<Float>?) {
         // x, dy and dx are (N,C,S); the rest are (C)
-        let count = Float(batch * spatial)
-        ComputeThreads.forEachRange(channels) { range in for c in range {
-            let (m, r) = (means[c], inverseStds[c])
-            let (sum, dot) = channelGradientSums(x, dy, relu: relu, channel: c, mean: m, inverseStd: r,
-                                                 batch: batch, channels: channels, spatial: spatial)
-            gradientSums[c] = Float(sum)
-            gradientDotSums[c] = Float(dot)
-            guard let dx else { continue }
-            let (g0, d0) = (Float(sum) / count, Float(dot) / count)
-            for n in 0..<batch {
-                let offset = (n * channels + c) * spatial
-                if n + Reduction.planesAhead < batch {
-                    Reduction.prefetchPlaneForWriting(dx + offset + Reduction.planesAhead * channels * spatial,
-                                                      count: spatial)
+        let count = Float(batch * spatial), streaming = dx != nil && StreamingStores.pay(count: batch * channels * spatial)
+        ComputeThreads.forEachRange(channels) { range in
+            for c in range {
+                let (m, r) = (means[c], inverseStds[c])
+                let (sum, dot) = channelGradientSums(x, dy, relu: relu, channel: c, mean: m, inverseStd: r,
+                                                     batch: batch, channels: channels, spatial: spatial)
+                gradientSums[c] = Float(sum)
+                gradientDotSums[c] = Float(dot)
+                guard let dx else { continue }
+                let (g0, d0) = (Float(sum) / count, Float(dot) / count)
+                for n in 0..<batch {
+                    let offset = (n * channels + c) * spatial
+                    if !streaming && n + Reduction.planesAhead < batch {
+                        Reduction.prefetchPlaneForWriting(dx + offset + Reduction.planesAhead * channels * spatial,
+                                                          count: spatial)
+                    }
+                    inputGradientPlane(x + offset, dy + offset, dx + offset,
+                                       relu: relu.map { ($0.gammas[c], $0.betas[c]) }, m, r, gammas[c] * r, g0, d0,
+                                       streaming: streaming, spatial: spatial)
                 }
-                inputGradientPlane(x + offset, dy + offset, dx + offset,
-                                   relu: relu.map { ($0.gammas[c], $0.betas[c]) }, m, r, gammas[c] * r, g0, d0,
-                                   spatial: spatial)
             }
-        } }
+            if streaming { StreamingStores.fence() }
+        }
     }
 }

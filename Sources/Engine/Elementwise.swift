@@ -51,12 +51,24 @@ public enum Elementwise {
         }
     }
 
-    /// Applies `vector` to full vectors and `scalar` to the tail of a binary map out = f(a, b).
+    /// Applies `vector` to full vectors and `scalar` to the rest of a binary map out = f(a, b). A large output
+    /// that is not an input is written around the caches (`StreamingStores`).
     @inline(__always)
     static func map(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                     count: Int, _ vector: (Vector, Vector) -> Vector, _ scalar: (Float, Float) -> Float) {
+        let streaming = StreamingStores.pay(count: count) && UnsafePointer(out) != a && UnsafePointer(out) != b
         split(count) { start, end in
             var i = start
+            if streaming {
+                while i < StreamingStores.alignedStart(out, from: start, end: end) {
+                    out[i] = scalar(a[i], b[i])
+                    i += 1
+                }
+                while i + width <= end {
+                    StreamingStores.store(vector(load(a, i), load(b, i)), out + i)
+                    i += width
+                }
+            }
             while i + width <= end {
                 store(vector(load(a, i), load(b, i)), out, i)
                 i += width
@@ -65,6 +77,7 @@ public enum Elementwise {
                 out[i] = scalar(a[i], b[i])
                 i += 1
             }
+            if streaming { StreamingStores.fence() }
         }
     }
 

@@ -1,4 +1,4 @@
-import CPrefetch
+import CCacheHints
 
 /// Pointwise convolution (1x1, stride 1, no padding) on NCHW tensors as products that read each image in place:
 /// the forward pass, Y = W X, and the input gradient, dX = Wᵀ dY, with X, Y, dX, dY one image's (channels, H*W)

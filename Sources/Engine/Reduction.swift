@@ -1,4 +1,4 @@
-import CPrefetch
+import CCacheHints
 
 /// Reductions of raw buffers to scalars and to per-channel sums.
 ///

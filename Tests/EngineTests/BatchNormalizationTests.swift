@@ -87,4 +87,35 @@ import Testing
         }
         expectEqual(fused, separate, "channel-by-channel against separate passes, residual \(residual)")
     }
+
+    /// Outputs larger than the caches are written by streaming stores (`StreamingStores`), from each plane's first
+    /// whole line on: 41 MB, more than four times any L2, in planes of an odd size, so that most start inside a
+    /// line. The results against the kernels' arithmetic written out element by element.
+    @Test func largeOutputsAreStreamedExactly() {
+        let (n, c, s) = (2, 3, 1_700_003), count = n * c * s
+        let x = randomValues(count, stream: 11), dy = randomValues(count, stream: 12)
+        let gammas: [Float] = [0.5, 1, 1.5], betas: [Float] = [0.1, -0.2, 0.3]
+        var y = [Float](repeating: .nan, count: count), dx = y
+        var means = [Float](repeating: 0, count: c), inverseStds = means, unbiased = means, sums = means, dots = means
+        BatchNormalization.trainingForward(x, &y, gammas: gammas, betas: betas, residual: nil, relu: true,
+                                           epsilon: 1e-5, batch: n, channels: c, spatial: s, means: &means,
+                                           inverseStds: &inverseStds, unbiasedVariances: &unbiased)
+        BatchNormalization.trainingBackward(input: x, relu: BatchNormalization.ReLUMask(gammas: gammas, betas: betas),
+                                            outputGradient: dy, means: means, inverseStds: inverseStds,
+                                            gammas: gammas, batch: n, channels: c, spatial: s, gradientSums: &sums,
+                                            gradientDotSums: &dots, inputGradient: &dx)
+        var sum = [Float](repeating: .nan, count: count)
+        Elementwise.add(x, dy, &sum, count: count)
+        var wrong = (y: 0, dx: 0, sum: 0)
+        for i in 0..<count {
+            let k = (i / s) % c, (m, r, g, b) = (means[k], inverseStds[k], gammas[k], betas[k])
+            let v = (x[i] - m) * r * g + b
+            if y[i] != (v < 0 ? 0 : v) { wrong.y += 1 }
+            let (g0, d0) = (sums[k] / Float(n * s), dots[k] / Float(n * s))
+            let masked = v > 0 ? dy[i] : 0
+            if dx[i] != g * r * (masked - g0 - (x[i] - m) * r * d0) { wrong.dx += 1 }
+            if sum[i] != x[i] + dy[i] { wrong.sum += 1 }
+        }
+        #expect(wrong.y == 0 && wrong.dx == 0 && wrong.sum == 0, "elements differing: \(wrong) of \(count)")
+    }
 }
