@@ -102,17 +102,15 @@ public enum BatchNormalization {
             target[i] = relu && v < 0 ? 0 : v
         }
         var i = 0
-        if streaming {
-            while i < StreamingStores.alignedStart(target, from: 0, end: spatial) {
-                one(i)
-                i += 1
-            }
+        while streaming && i < StreamingStores.alignedStart(target, from: 0, end: spatial) {
+            one(i)
+            i += 1
         }
         while i + 16 <= spatial {
             var v = affine(load(source, i), mv, rv, gv, bv)
             if let shortcut { v += load(shortcut, i) }
             if relu { v = v.replacing(with: 0, where: v .< 0) }
-            if streaming { StreamingStores.store(v, target + i) } else { store(v, target, i) }
+            StreamingStores.store(v, target + i, streaming: streaming)
             i += 16
         }
         while i < spatial {
@@ -231,18 +229,15 @@ public enum BatchNormalization {
             target[i] = a * (g - g0 - (v - m) * r * d0)
         }
         var i = 0
-        if streaming {
-            while i < StreamingStores.alignedStart(target, from: 0, end: spatial) {
-                one(i)
-                i += 1
-            }
+        while streaming && i < StreamingStores.alignedStart(target, from: 0, end: spatial) {
+            one(i)
+            i += 1
         }
         while i + 16 <= spatial {
             let v = load(source, i)
             var g = load(gradient, i)
             if relu != nil { g = g.replacing(with: 0, where: .!(affine(v, mv, rv, gammas, betas) .> 0)) }
-            let dx = av * (g - gv - (v - mv) * rv * dv)
-            if streaming { StreamingStores.store(dx, target + i) } else { store(dx, target, i) }
+            StreamingStores.store(av * (g - gv - (v - mv) * rv * dv), target + i, streaming: streaming)
             i += 16
         }
         while i < spatial {

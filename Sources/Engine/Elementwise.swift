@@ -59,18 +59,12 @@ public enum Elementwise {
         let streaming = StreamingStores.pay(count: count) && UnsafePointer(out) != a && UnsafePointer(out) != b
         split(count) { start, end in
             var i = start
-            if streaming {
-                while i < StreamingStores.alignedStart(out, from: start, end: end) {
-                    out[i] = scalar(a[i], b[i])
-                    i += 1
-                }
-                while i + width <= end {
-                    StreamingStores.store(vector(load(a, i), load(b, i)), out + i)
-                    i += width
-                }
+            while streaming && i < StreamingStores.alignedStart(out, from: start, end: end) {
+                out[i] = scalar(a[i], b[i])
+                i += 1
             }
             while i + width <= end {
-                store(vector(load(a, i), load(b, i)), out, i)
+                StreamingStores.store(vector(load(a, i), load(b, i)), out + i, streaming: streaming)
                 i += width
             }
             while i < end {

@@ -49,44 +49,6 @@ public enum Reduction {
         return total
     }
 
-    /// (Σ first term(i), Σ second term(i)) over i < count in one pass, block by block as `blockedSum`.
-    @inline(__always)
-    static func blockedSums(count: Int, _ vector: (Int) -> (Vector, Vector),
-                            _ scalar: (Int) -> (Float, Float)) -> (Double, Double) {
-        var totals = (0.0, 0.0)
-        var start = 0
-        while start < count {
-            let end = min(start + blockLength, count)
-            var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector()
-            var i = start
-            while i + 32 <= end {
-                let (first, second) = (vector(i), vector(i + 16))
-                a0 += first.0
-                b0 += first.1
-                a1 += second.0
-                b1 += second.1
-                i += 32
-            }
-            while i + 16 <= end {
-                let terms = vector(i)
-                a0 += terms.0
-                b0 += terms.1
-                i += 16
-            }
-            var tails: (Float, Float) = (0, 0)
-            while i < end {
-                let terms = scalar(i)
-                tails.0 += terms.0
-                tails.1 += terms.1
-                i += 1
-            }
-            totals.0 += Double((a0 + a1).sum()) + Double(tails.0)
-            totals.1 += Double((b0 + b1).sum()) + Double(tails.1)
-            start = end
-        }
-        return totals
-    }
-
     /// The three sums of term(i) over the planes [offset(p), offset(p) + spatial) for p < planes, in one pass: the
     /// float partials run across planes and move to Double once per `blockLength` elements, not once per plane, so
     /// that the small planes of deep layers (64 or 49 positions) cost no more per element than large ones. Planes

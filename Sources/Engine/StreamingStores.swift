@@ -38,9 +38,11 @@ enum StreamingStores {
         return min(end, start + (misaligned == 0 ? 0 : 16 - misaligned))
     }
 
-    /// Writes v at p, which must be 64-byte aligned, around the caches.
+    /// Writes v at p: around the caches when `streaming` (p must then be 64-byte aligned), as usual otherwise.
     @inline(__always)
-    static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) { dtrain_stream(p, v) }
+    static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, streaming: Bool) {
+        if streaming { dtrain_stream(p, v) } else { Engine.store(v, p) }
+    }
 
     /// Orders the streaming stores before the stores that follow (the compute threads' completion flags).
     @inline(__always)
