@@ -15,6 +15,10 @@ typedef float dtrain_float16 __attribute__((ext_vector_type(16)));
    ordinary store's is, and evicts nothing. */
 static inline void dtrain_stream(float *p, dtrain_float16 v) { __builtin_nontemporal_store(v, (dtrain_float16 *)p); }
 
+/* Eight floats, which Swift sees as SIMD8<Float>, streamed to the 32-byte aligned address p. */
+typedef float dtrain_float8 __attribute__((ext_vector_type(8)));
+static inline void dtrain_stream8(float *p, dtrain_float8 v) { __builtin_nontemporal_store(v, (dtrain_float8 *)p); }
+
 /* Orders the streaming stores before every later store, so that another thread that sees a later flag sees them. */
 static inline void dtrain_store_fence(void) { __builtin_ia32_sfence(); }
 #endif

@@ -43,7 +43,7 @@ enum PointwiseConvolution {
         product.pack(weight.pointer, transposed: false, into: scratch)
         product.run(packed: scratch, bias: bias?.pointer, images: s.batch, source: input.pointer,
                     sourceStride: s.imageCount, target: output.pointer, targetStride: s.outputCount,
-                    scratch: scratch + product.packedCount)
+                    scratch: scratch + product.packedCount, mayStream: true)
     }
 
     /// inputGradient = weightᵀ outputGradient for every image.
@@ -54,7 +54,7 @@ enum PointwiseConvolution {
         product.pack(weight.pointer, transposed: true, into: scratch)
         product.run(packed: scratch, bias: nil, images: s.batch, source: outputGradient.pointer,
                     sourceStride: s.outputCount, target: inputGradient.pointer, targetStride: s.imageCount,
-                    scratch: scratch + product.packedCount)
+                    scratch: scratch + product.packedCount, mayStream: true)
     }
 
     /// target = A source (+ bias per row) image by image, A a (rows, depth) matrix, the weight (rows, depth) itself
@@ -85,12 +85,16 @@ enum PointwiseConvolution {
         }
 
         /// The product for `images` images, their panels split over the compute threads (run inside another
-        /// kernel's tasks, on the calling thread).
+        /// kernel's tasks, on the calling thread). With `mayStream`, a target that no one reads at once (a layer's
+        /// output, not a scratch matrix) is streamed (`StreamingStores`) when it is large, one pass of input
+        /// channels computes it (no sums are added to stored ones) and its rows are whole cache lines.
         func run(packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, images: Int,
                  source: UnsafePointer<Float>, sourceStride: Int, target: UnsafeMutablePointer<Float>,
-                 targetStride: Int, scratch: UnsafeMutablePointer<Float>) {
+                 targetStride: Int, scratch: UnsafeMutablePointer<Float>, mayStream: Bool = false) {
+            let streaming = mayStream && StreamingStores.pay(count: images * rows * columns) && depth <= Self.chunk
+                && Int(bitPattern: target) % 64 == 0 && columns % 16 == 0 && targetStride % 16 == 0
             let batch = Batch(images: images, source: source, sourceStride: sourceStride, target: target,
-                              targetStride: targetStride)
+                              targetStride: targetStride, streaming: streaming)
             if CPUFeatures.hasAVX512 {
                 run(Tile8x3<SIMD16<Float>>.self, packed: packed, bias: bias, batch: batch, scratch: scratch)
             } else {
@@ -108,6 +112,7 @@ enum PointwiseConvolution {
                 let gathered = scratch + thread * perThread
                 multiply(T.self, panels: panels * task / tasks..<panels * (task + 1) / tasks, batch: batch,
                          packed: packed, bias: bias, gathered: gathered, tile: gathered + depth * width)
+                if batch.streaming { StreamingStores.fence() }
             }
         }
 
@@ -126,10 +131,12 @@ enum PointwiseConvolution {
             }
         }
 
-        /// The images of one call, (depth, columns) matrices in and (rows, columns) out.
+        /// The images of one call, (depth, columns) matrices in and (rows, columns) out, whether tiles read in place
+        /// stream their results.
         struct Batch {
             let images: Int, source: UnsafePointer<Float>, sourceStride: Int
             let target: UnsafeMutablePointer<Float>, targetStride: Int
+            let streaming: Bool
         }
 
         /// Calls body(image, column, count, offset) for the runs of one image's positions that make up the panel of
@@ -174,7 +181,8 @@ enum PointwiseConvolution {
                             let ahead = t < lines ? (next.map { $0 + k0 * columns } ?? xk) + 16 * t : xk
                             T.multiply(packed: packed + m0 * depth + k0 * T.rows, depth: chunk, source: xk,
                                        sourceStride: columns, ahead: ahead, bias: k0 == 0 ? bias.map { $0 + m0 } : nil,
-                                       accumulates: k0 > 0, into: y + m0 * columns, targetStride: columns)
+                                       accumulates: k0 > 0, streaming: b.streaming, into: y + m0 * columns,
+                                       targetStride: columns)
                         }
                     }
                     continue
@@ -192,8 +200,8 @@ enum PointwiseConvolution {
                 }
                 for m0 in stride(from: 0, to: rows, by: T.rows) {
                     T.multiply(packed: packed + m0 * depth, depth: depth, source: gathered, sourceStride: width,
-                               ahead: gathered, bias: bias.map { $0 + m0 }, accumulates: false, into: tile,
-                               targetStride: width)
+                               ahead: gathered, bias: bias.map { $0 + m0 }, accumulates: false, streaming: false,
+                               into: tile, targetStride: width)
                     forEachRun(from: first, width: width, images: b.images) { image, column, count, offset in
                         for i in 0..<T.rows {
                             (b.target + image * b.targetStride + (m0 + i) * columns + column)
@@ -214,9 +222,10 @@ protocol PointwiseTile {
     static var columns: Int { get }
     /// target[i, 0..<columns] (+)= bias[i] + Σ_k packed[k * rows + i] * source[k, 0..<columns] for the tile's rows i
     /// (rows `targetStride` apart, source rows `sourceStride` apart), added to the target when `accumulates`,
-    /// prefetching the line at `ahead` of every source row.
+    /// streamed to it when `streaming` (its rows then 64-byte aligned), prefetching the line at `ahead` of every
+    /// source row.
     static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
-                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
+                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool, streaming: Bool,
                          into target: UnsafeMutablePointer<Float>, targetStride: Int)
 }
 
@@ -242,14 +251,17 @@ struct FourRowSums<V: SIMD> where V.Scalar == Float {
         s = V(repeating: w[3]); a3.addProduct(s, x0); b3.addProduct(s, x1); c3.addProduct(s, x2)
     }
 
-    /// Stores row i at target + i * stride, or adds it there when `accumulates`.
+    /// Stores row i at target + i * stride, adds it there when `accumulates`, or streams it there when `streaming`.
     @inline(__always)
-    func put(into target: UnsafeMutablePointer<Float>, stride: Int, accumulates: Bool) {
+    func put(into target: UnsafeMutablePointer<Float>, stride: Int, accumulates: Bool, streaming: Bool) {
         let n = V.scalarCount
         @inline(__always) func put(_ i: Int, _ a: V, _ b: V, _ c: V) {
             let row = target + i * stride
             if accumulates {
                 store(load(row) + a, row); store(load(row + n) + b, row + n); store(load(row + 2 * n) + c, row + 2 * n)
+            } else if streaming {
+                StreamingStores.stream(a, row); StreamingStores.stream(b, row + n)
+                StreamingStores.stream(c, row + 2 * n)
             } else {
                 store(a, row); store(b, row + n); store(c, row + 2 * n)
             }
@@ -264,7 +276,7 @@ struct Tile8x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
     static var columns: Int { 3 * V.scalarCount }
 
     static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
-                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
+                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool, streaming: Bool,
                          into target: UnsafeMutablePointer<Float>, targetStride: Int) {
         var low = FourRowSums<V>(bias: bias), high = FourRowSums<V>(bias: bias.map { $0 + 4 })
         let n = V.scalarCount
@@ -278,8 +290,8 @@ struct Tile8x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
             x += sourceStride
             next += sourceStride
         }
-        low.put(into: target, stride: targetStride, accumulates: accumulates)
-        high.put(into: target + 4 * targetStride, stride: targetStride, accumulates: accumulates)
+        low.put(into: target, stride: targetStride, accumulates: accumulates, streaming: streaming)
+        high.put(into: target + 4 * targetStride, stride: targetStride, accumulates: accumulates, streaming: streaming)
     }
 }
 
@@ -289,7 +301,7 @@ struct Tile4x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
     static var columns: Int { 3 * V.scalarCount }
 
     static func multiply(packed: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, sourceStride: Int,
-                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool,
+                         ahead: UnsafePointer<Float>, bias: UnsafePointer<Float>?, accumulates: Bool, streaming: Bool,
                          into target: UnsafeMutablePointer<Float>, targetStride: Int) {
         var sums = FourRowSums<V>(bias: bias)
         let n = V.scalarCount
@@ -302,6 +314,6 @@ struct Tile4x3<V: SIMD>: PointwiseTile where V.Scalar == Float {
             x += sourceStride
             next += sourceStride
         }
-        sums.put(into: target, stride: targetStride, accumulates: accumulates)
+        sums.put(into: target, stride: targetStride, accumulates: accumulates, streaming: streaming)
     }
 }

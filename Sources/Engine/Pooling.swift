@@ -148,8 +148,9 @@ public enum Pooling {
     static func maxForwardThreeByThree(input: UnsafePointer<Float>, sizes s: Sizes,
                                        output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
         let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
-        // Blocks of 8 windows from column 1 on whose loads (up to column 2 * first + 16) stay in the row.
-        let lastBlock = (s.width - 17) / 2
+        // Blocks of 8 windows from column 1 on whose loads (up to column 2 * first + 16) stay in the row, then one
+        // block of the last 8 windows inside the row (overlapping the one before), loaded one column early.
+        let lastBlock = (s.width - 17) / 2, lastInside = min((s.width - 2) / 2, s.outputWidth - 1)
         ComputeThreads.forEachRange(s.planes) { planes in for plane in planes {
             let x = input + plane * s.planeCount
             let y = output + plane * s.outputPlaneCount
@@ -160,30 +161,41 @@ public enum Pooling {
                     maximum(x, width: s.width, rows: max(top, 0)..<min(top + 3, s.height),
                             columns: max(left, 0)..<min(left + 3, s.width))
             }
+            /// Windows [ow, ow + 8) of row oh, which lie inside the image: each tap's 8 inputs are the even lanes
+            /// of 16 loaded from it, or the odd lanes of 16 loaded from the column before when `early`.
+            @inline(__always) func block(_ oh: Int, _ ow: Int, early: Bool) {
+                let first = (2 * oh - 1) * s.width + 2 * ow - 1
+                @inline(__always) func tap(_ i: Int, _ j: Int) -> SIMD8<Float> {
+                    let p = UnsafeRawPointer(x + first + i * s.width + j - (early ? 1 : 0))
+                    let loaded = p.loadUnaligned(as: SIMD16<Float>.self)
+                    return early ? loaded.oddHalf : loaded.evenHalf
+                }
+                var best = tap(0, 0), winner = SIMD8<Int32>(repeating: 0)
+                @inline(__always) func candidate(_ i: Int, _ j: Int) {
+                    let v = tap(i, j)
+                    let wins = (v .> best) .| (v .!= v)
+                    best.replace(with: v, where: wins)
+                    winner.replace(with: SIMD8(repeating: Int32(i * s.width + j)), where: wins)
+                }
+                candidate(0, 1); candidate(0, 2)
+                candidate(1, 0); candidate(1, 1); candidate(1, 2)
+                candidate(2, 0); candidate(2, 1); candidate(2, 2)
+                UnsafeMutableRawPointer(y + oh * s.outputWidth + ow).storeBytes(of: best, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(indices + oh * s.outputWidth + ow)
+                    .storeBytes(of: SIMD8(repeating: Int32(first)) &+ lanes &+ winner, as: SIMD8<Int32>.self)
+            }
             for oh in 0..<s.outputHeight {
                 var ow = 0
                 if oh >= 1 && 2 * oh + 1 < s.height {
                     window(oh, 0)
                     ow = 1
                     while ow <= lastBlock && ow + 7 < s.outputWidth {
-                        let first = (2 * oh - 1) * s.width + 2 * ow - 1
-                        @inline(__always) func tap(_ i: Int, _ j: Int) -> SIMD8<Float> {
-                            UnsafeRawPointer(x + first + i * s.width + j).loadUnaligned(as: SIMD16<Float>.self).evenHalf
-                        }
-                        var best = tap(0, 0), winner = SIMD8<Int32>(repeating: 0)
-                        @inline(__always) func candidate(_ i: Int, _ j: Int) {
-                            let v = tap(i, j)
-                            let wins = (v .> best) .| (v .!= v)
-                            best.replace(with: v, where: wins)
-                            winner.replace(with: SIMD8(repeating: Int32(i * s.width + j)), where: wins)
-                        }
-                        candidate(0, 1); candidate(0, 2)
-                        candidate(1, 0); candidate(1, 1); candidate(1, 2)
-                        candidate(2, 0); candidate(2, 1); candidate(2, 2)
-                        UnsafeMutableRawPointer(y + oh * s.outputWidth + ow).storeBytes(of: best, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(indices + oh * s.outputWidth + ow)
-                            .storeBytes(of: SIMD8(repeating: Int32(first)) &+ lanes &+ winner, as: SIMD8<Int32>.self)
+                        block(oh, ow, early: false)
                         ow += 8
+                    }
+                    if ow <= lastInside && lastInside - 7 >= 1 {
+                        block(oh, lastInside - 7, early: true)
+                        ow = lastInside + 1
                     }
                 }
                 while ow < s.outputWidth {

@@ -108,11 +108,17 @@ enum WinogradConvolution {
             let scratch = workspace.buffer(count: transformedCount + ComputeThreads.count * layout.count)
             transformWeights(V.self, weight, transposed: transposed, into: scratch)
             let blocks = (tileRows + rowsPerBlock - 1) / rowsPerBlock
+            // A large output (ResNet-50's 56x56 layers) is streamed (`StreamingStores`) where every tile row's
+            // planes are whole, aligned vectors: whole tiles, planes of whole cache lines.
+            let streaming = StreamingStores.pay(count: batch * outputs * outputHeight * outputWidth)
+                && outputHeight % 4 == 0 && outputWidth % 4 == 0 && outputHeight * outputWidth % 16 == 0
+                && Int(bitPattern: output) % 64 == 0
             ComputeThreads.forEach(blocks) { block, thread in
                 let first = block * rowsPerBlock
                 convolveBlock(V.self, tileRows: first..<min(first + rowsPerBlock, tileRows), source: source,
-                              transformed: scratch, bias: bias, output: output, layout: layout,
+                              transformed: scratch, bias: bias, output: output, streaming: streaming, layout: layout,
                               scratch: scratch + transformedCount + thread * layout.count)
+                if streaming { StreamingStores.fence() }
             }
         }
 
@@ -175,11 +181,11 @@ enum WinogradConvolution {
         }
 
         /// The tiles of `tileRows` (numbered image by image, top to bottom): their inputs transformed, the 36
-        /// products, and the outputs transformed back into NCHW.
+        /// products, and the outputs transformed back into NCHW (streamed when `streaming`).
         func convolveBlock<V: WinogradVector>(_: V.Type, tileRows: Range<Int>, source: UnsafePointer<Float>,
                                               transformed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                                              output: UnsafeMutablePointer<Float>, layout: BlockLayout,
-                                              scratch: UnsafeMutablePointer<Float>) {
+                                              output: UnsafeMutablePointer<Float>, streaming: Bool,
+                                              layout: BlockLayout, scratch: UnsafeMutablePointer<Float>) {
             let lanes = V.scalarCount
             let v = scratch + layout.inputsOffset, m = scratch + layout.productsOffset
             let staged = scratch + layout.stagedOffset, temporary = scratch + layout.temporaryOffset
@@ -199,7 +205,8 @@ enum WinogradConvolution {
                                          width: outputWidth)
                     }
                     unstageOutput(V.self, staged: staged, positions: rows * outputWidth,
-                                  into: output + ((n * outputs + ob * lanes) * outputHeight + 4 * ty) * outputWidth)
+                                  into: output + ((n * outputs + ob * lanes) * outputHeight + 4 * ty) * outputWidth,
+                                  streaming: streaming)
                 }
             }
         }
@@ -361,7 +368,7 @@ enum WinogradConvolution {
         /// `positions` staged vectors (one per output position, across a block of output channels) transposed into
         /// the channels' planes, which start at `planes` and lie outputHeight * outputWidth apart.
         func unstageOutput<V: WinogradVector>(_: V.Type, staged: UnsafePointer<Float>, positions: Int,
-                                              into planes: UnsafeMutablePointer<Float>) {
+                                              into planes: UnsafeMutablePointer<Float>, streaming: Bool) {
             let lanes = V.scalarCount, planeStride = outputHeight * outputWidth
             withUnsafeTemporaryAllocation(of: V.self, capacity: lanes) { buffer in
                 let square = buffer.baseAddress!
@@ -369,7 +376,13 @@ enum WinogradConvolution {
                     let count = min(lanes, positions - p0)
                     for p in 0..<lanes { square[p] = p < count ? load(staged + (p0 + p) * lanes) : V() }
                     V.transpose(square)
-                    for l in 0..<lanes { storePrefix(square[l], planes + l * planeStride + p0, count: count) }
+                    for l in 0..<lanes {
+                        if streaming {
+                            StreamingStores.stream(square[l], planes + l * planeStride + p0)
+                        } else {
+                            storePrefix(square[l], planes + l * planeStride + p0, count: count)
+                        }
+                    }
                 }
             }
         }

@@ -81,6 +81,26 @@ import Testing
         #expect(pointwise <= Self.tolerance, "input gradient \(c): \(pointwise), GEMM \(gemm)")
     }
 
+    /// Outputs larger than the caches are streamed (`StreamingStores`): a 52 MB forward output and input gradient,
+    /// more than four times any L2, of 80x80 images whose panels of 48 positions also span the two images (those
+    /// go through the gathered tile, not streamed), against the GEMM.
+    @Test func largeOutputsAreStreamedCorrectly() {
+        let narrow = Case(batch: 2, channels: 64, height: 80, width: 80, outputs: 1024)
+        let x = randomValues(Tensor.elementCount(narrow.inputShape), stream: 80)
+        let w = randomValues(Tensor.elementCount(narrow.weightShape), stream: 81), b = randomValues(1024, stream: 82)
+        let forwardError = Self.relativeError(forward(narrow, x, w, b, .pointwise),
+                                              forward(narrow, x, w, b, .unfolded(imagesPerGroup: 1)).map(Double.init))
+        let wide = Case(batch: 2, channels: 1024, height: 80, width: 80, outputs: 64)
+        let dy = randomValues(Tensor.elementCount(wide.outputShape), stream: 83)
+        let wt = randomValues(Tensor.elementCount(wide.weightShape), stream: 84)
+        let gradientError = Self.relativeError(inputGradient(wide, dy, wt, .pointwise),
+                                               inputGradient(wide, dy, wt, .unfolded(imagesPerGroup: 1))
+                                                   .map(Double.init))
+        print("streamed pointwise forward \(forwardError), input gradient \(gradientError) from the GEMM's")
+        #expect(forwardError <= Self.tolerance && gradientError <= Self.tolerance,
+                "forward \(forwardError), input gradient \(gradientError)")
+    }
+
     /// Each position's sums are computed by one tile in one order whichever thread runs it: the thread count
     /// changes no bit.
     @Test func twoThreadsGiveTheSameBits() {
