@@ -1,8 +1,8 @@
 /// 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) on NCHW tensors with weights laid out (O, C, kh, kw):
 /// by Winograd's F(4x4, 3x3) (`WinogradConvolution`) for 3x3 kernels at stride 1 on channels in whole vectors, by the
 /// direct kernels of `DirectConvolution` for other small layers with kernels larger than 1x1, by the products of
-/// `PointwiseConvolution` for 1x1 kernels at stride 1, by im2col and GEMM over groups of images otherwise; each
-/// pass chooses for itself.
+/// `PointwiseConvolution` for 1x1 kernels at stride 1 and, over the image's phases (`PhasedConvolution`), for 3x3
+/// kernels at stride 2, by im2col and GEMM over groups of images otherwise; each pass chooses for itself.
 ///
 /// A group of g images is unfolded side by side into one (C*kh*kw, g*oH*oW) matrix, so that the convolution of the
 /// whole group is one GEMM with the weight seen as an (O, C*kh*kw) matrix. One GEMM per image leaves small layers
@@ -14,7 +14,7 @@ public enum Convolution {
     /// How a convolution is computed.
     public enum Method: Sendable, Equatable {
         /// Each pass by whichever kernels are fastest for its sizes (`WinogradConvolution.isFaster`,
-        /// `PointwiseConvolution.applies`, `DirectConvolution.isFaster`).
+        /// `PointwiseConvolution.applies`, `PhasedConvolution`, `DirectConvolution.isFaster`).
         case automatic
         /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
         /// chooses).
@@ -25,21 +25,29 @@ public enum Convolution {
         case winograd
         /// The pointwise products for every pass they apply to, unfolding for the others.
         case pointwise
+        /// The products over phases for every pass they apply to, unfolding for the others.
+        case phased
 
         /// The kernels that compute `pass` of a convolution of this geometry and these sizes.
         func kernels(_ pass: Pass, for geometry: WindowGeometry, sizes s: Sizes) -> Kernels {
             let winograd = WinogradConvolution.applies(pass, to: geometry, sizes: s)
             let direct = DirectConvolution.applies(pass, to: geometry)
             let pointwise = PointwiseConvolution.applies(pass, to: geometry, sizes: s)
+            let phased = PhasedConvolution.applies(pass, to: geometry, sizes: s)
             switch self {
             case .automatic:
                 if winograd && WinogradConvolution.isFaster(pass, sizes: s) { return .winograd }
                 if pointwise { return .pointwise }
-                return direct && DirectConvolution.isFaster(pass, geometry: geometry, sizes: s) ? .direct : .unfolded
+                let directIsFaster = direct && DirectConvolution.isFaster(pass, geometry: geometry, sizes: s)
+                // The products over phases beat the GEMM wherever they apply, and the direct input gradient; the
+                // strided forward kernels beat them up to 128 channels (`PhasedConvolution`).
+                if phased && (pass == .inputGradient || !directIsFaster) { return .phased }
+                return directIsFaster ? .direct : .unfolded
             case .unfolded: return .unfolded
             case .direct: return direct ? .direct : .unfolded
             case .winograd: return winograd ? .winograd : direct ? .direct : .unfolded
             case .pointwise: return pointwise ? .pointwise : .unfolded
+            case .phased: return phased ? .phased : .unfolded
             }
         }
 
@@ -51,7 +59,7 @@ public enum Convolution {
     }
 
     /// The kernels of one pass.
-    enum Kernels { case winograd, direct, pointwise, unfolded }
+    enum Kernels { case winograd, direct, pointwise, phased, unfolded }
 
     /// The three passes of a convolution, which may each take the direct kernels or the GEMM.
     public enum Pass: Sendable { case forward, inputGradient, weightGradient }
@@ -157,6 +165,10 @@ public enum Convolution {
         case .pointwise:
             PointwiseConvolution.forward(input: input, weight: weight, bias: bias, output: output, sizes: s,
                                          workspace: workspace)
+            return
+        case .phased:
+            PhasedConvolution.forward(input: input, weight: weight, bias: bias, output: output, sizes: s,
+                                      workspace: workspace)
             return
         case .unfolded: break
         }
@@ -306,7 +318,7 @@ public enum Convolution {
                 case .direct:
                     DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
                                                      weightGradient: weightGradient, sizes: s, workspace: workspace)
-                case .pointwise, .unfolded: break
+                case .pointwise, .phased, .unfolded: break
                 }
             }
             if let inputGradient, let weight {
@@ -321,6 +333,9 @@ public enum Convolution {
                 case .pointwise:
                     PointwiseConvolution.backwardInput(outputGradient: outputGradient, weight: weight,
                                                        inputGradient: inputGradient, sizes: s, workspace: workspace)
+                case .phased:
+                    PhasedConvolution.backwardInput(outputGradient: outputGradient, weight: weight,
+                                                    inputGradient: inputGradient, sizes: s, workspace: workspace)
                 case .unfolded: break
                 }
             }
@@ -460,7 +475,10 @@ struct ProductWeight {
 
     /// Packs the weight, (rows, depth) or, transposed, (depth, rows).
     func pack(_ weight: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>) {
-        if usesProducts { product(columns: 0).pack(weight, transposed: transposed, into: packed) }
+        if usesProducts {
+            product(columns: 0).pack(weight, rowStride: transposed ? 1 : depth, depthStride: transposed ? rows : 1,
+                                     into: packed)
+        }
     }
 
     /// target (rows, columns) = A matrix (depth, columns), A the weight as packed; OpenBLAS reads `weight` itself.

@@ -40,7 +40,7 @@ enum PointwiseConvolution {
                         workspace: Workspace) {
         let product = Product(rows: s.outputChannels, depth: s.channels, columns: s.positions)
         let scratch = workspace.buffer(count: product.packedCount + product.scratchCount)
-        product.pack(weight.pointer, transposed: false, into: scratch)
+        product.pack(weight.pointer, rowStride: s.channels, depthStride: 1, into: scratch)
         product.run(packed: scratch, bias: bias?.pointer, images: s.batch, source: input.pointer,
                     sourceStride: s.imageCount, target: output.pointer, targetStride: s.outputCount,
                     scratch: scratch + product.packedCount, mayStream: true)
@@ -51,7 +51,7 @@ enum PointwiseConvolution {
                               sizes s: Convolution.Sizes, workspace: Workspace) {
         let product = Product(rows: s.channels, depth: s.outputChannels, columns: s.positions)
         let scratch = workspace.buffer(count: product.packedCount + product.scratchCount)
-        product.pack(weight.pointer, transposed: true, into: scratch)
+        product.pack(weight.pointer, rowStride: 1, depthStride: s.channels, into: scratch)
         product.run(packed: scratch, bias: nil, images: s.batch, source: outputGradient.pointer,
                     sourceStride: s.outputCount, target: inputGradient.pointer, targetStride: s.imageCount,
                     scratch: scratch + product.packedCount, mayStream: true)
@@ -61,8 +61,14 @@ enum PointwiseConvolution {
     /// or the transpose of a (depth, rows) weight, and source and target (depth, columns) and (rows, columns)
     /// matrices. The weight is packed once (`pack`) for any number of products (`run`); the unfolded convolution
     /// multiplies its groups of unfolded images this way too.
+    ///
+    /// A product may also be a sum of `taps` products, target = Σ_t A_t source_t, each A_t packed after the last
+    /// and each source_t the source read from an offset of its own (`PhasedConvolution`'s shifted phases of an
+    /// image); a tile then sums them all before it stores.
     struct Product {
         let rows: Int, depth: Int, columns: Int
+        /// The products summed: 1, or the taps of `PhasedConvolution`.
+        var taps = 1
         /// Input channels per pass of a panel read in place: 128 x 3 vectors of 16 floats is half of L1.
         static let chunk = 128
 
@@ -71,30 +77,50 @@ enum PointwiseConvolution {
         static var tileColumns: Int {
             CPUFeatures.hasAVX512 ? Tile8x3<SIMD16<Float>>.columns : Tile4x3<SIMD8<Float>>.columns
         }
-        /// Floats of the packed weight.
-        var packedCount: Int { rows * depth }
-        /// Floats of scratch a product needs: per thread, a gathered panel and the tile it produces.
-        var scratchCount: Int { ComputeThreads.count * (depth + Self.tileRows) * Self.tileColumns }
+        /// Floats of the packed weights.
+        var packedCount: Int { taps * rows * depth }
+        /// Floats of scratch a product needs: per thread, a gathered panel of every tap and the tile it produces.
+        var scratchCount: Int { ComputeThreads.count * (taps * depth + Self.tileRows) * Self.tileColumns }
 
-        func pack(_ weight: UnsafePointer<Float>, transposed: Bool, into packed: UnsafeMutablePointer<Float>) {
-            if CPUFeatures.hasAVX512 {
-                pack(Tile8x3<SIMD16<Float>>.self, weight, transposed: transposed, into: packed)
-            } else {
-                pack(Tile4x3<SIMD8<Float>>.self, weight, transposed: transposed, into: packed)
+        /// Packs A[m, k] = weight[m * rowStride + k * depthStride] (a (rows, depth) weight: depth and 1; the
+        /// transpose of a (depth, rows) one: 1 and rows) into the packed weights at `packed`, tap 0's place (a
+        /// later tap's is rows * depth floats on per tap).
+        func pack(_ weight: UnsafePointer<Float>, rowStride: Int, depthStride: Int,
+                  into packed: UnsafeMutablePointer<Float>) {
+            let r = Self.tileRows
+            for m0 in stride(from: 0, to: rows, by: r) {
+                let block = packed + m0 * depth
+                for k in 0..<depth {
+                    for i in 0..<r { block[k * r + i] = weight[(m0 + i) * rowStride + k * depthStride] }
+                }
             }
         }
 
         /// The product for `images` images, their panels split over the compute threads (run inside another
         /// kernel's tasks, on the calling thread). With `mayStream`, a target that no one reads at once (a layer's
         /// output, not a scratch matrix) is streamed (`StreamingStores`) when it is large, one pass of input
-        /// channels computes it (no sums are added to stored ones) and its rows are whole cache lines.
+        /// channels computes it (no sums are added to stored ones) and its rows are whole cache lines. The source's
+        /// rows are `columns` apart unless `sourceRowStride` says otherwise; tap t reads the source from
+        /// `tapOffsets[t]` on (no offset for one tap).
         func run(packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, images: Int,
-                 source: UnsafePointer<Float>, sourceStride: Int, target: UnsafeMutablePointer<Float>,
+                 source: UnsafePointer<Float>, sourceStride: Int, sourceRowStride: Int? = nil,
+                 tapOffsets: UnsafeBufferPointer<Int>? = nil, target: UnsafeMutablePointer<Float>,
                  targetStride: Int, scratch: UnsafeMutablePointer<Float>, mayStream: Bool = false) {
+            precondition(tapOffsets.map { $0.count == taps } ?? (taps == 1), "Product: \(taps) taps need their offsets")
             let streaming = mayStream && StreamingStores.pay(count: images * rows * columns) && depth <= Self.chunk
-                && Int(bitPattern: target) % 64 == 0 && columns % 16 == 0 && targetStride % 16 == 0
-            let batch = Batch(images: images, source: source, sourceStride: sourceStride, target: target,
-                              targetStride: targetStride, streaming: streaming)
+                && taps == 1 && Int(bitPattern: target) % 64 == 0 && columns % 16 == 0 && targetStride % 16 == 0
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 1) { zero in
+                zero[0] = 0
+                let batch = Batch(images: images, source: source, sourceStride: sourceStride,
+                                  sourceRowStride: sourceRowStride ?? columns,
+                                  tapOffsets: tapOffsets ?? UnsafeBufferPointer(zero), target: target,
+                                  targetStride: targetStride, streaming: streaming)
+                run(packed: packed, bias: bias, batch: batch, scratch: scratch)
+            }
+        }
+
+        func run(packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, batch: Batch,
+                 scratch: UnsafeMutablePointer<Float>) {
             if CPUFeatures.hasAVX512 {
                 run(Tile8x3<SIMD16<Float>>.self, packed: packed, bias: bias, batch: batch, scratch: scratch)
             } else {
@@ -105,36 +131,22 @@ enum PointwiseConvolution {
         func run<T: PointwiseTile>(_: T.Type, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                    batch: Batch, scratch: UnsafeMutablePointer<Float>) {
             let width = T.columns, panels = (batch.images * columns + width - 1) / width
-            let perThread = (depth + T.rows) * width
+            let perThread = (taps * depth + T.rows) * width
             // Each thread takes a run of panels; a position's sum is the same whichever tile computes it.
             let tasks = min(ComputeThreads.count, panels)
             ComputeThreads.forEach(tasks) { task, thread in
                 let gathered = scratch + thread * perThread
                 multiply(T.self, panels: panels * task / tasks..<panels * (task + 1) / tasks, batch: batch,
-                         packed: packed, bias: bias, gathered: gathered, tile: gathered + depth * width)
+                         packed: packed, bias: bias, gathered: gathered, tile: gathered + taps * depth * width)
                 if batch.streaming { StreamingStores.fence() }
             }
         }
 
-        /// packed[(m / R) * depth * R + k * R + m % R] = A[m, k], R = T.rows.
-        func pack<T: PointwiseTile>(_: T.Type, _ weight: UnsafePointer<Float>, transposed: Bool,
-                                    into packed: UnsafeMutablePointer<Float>) {
-            let r = T.rows
-            for m0 in stride(from: 0, to: rows, by: r) {
-                let block = packed + m0 * depth
-                for k in 0..<depth {
-                    for i in 0..<r {
-                        // A is (rows, depth): the weight (O, C) as it is, or its transpose (C, O) read in place.
-                        block[k * r + i] = transposed ? weight[k * rows + m0 + i] : weight[(m0 + i) * depth + k]
-                    }
-                }
-            }
-        }
-
-        /// The images of one call, (depth, columns) matrices in and (rows, columns) out, whether tiles read in place
-        /// stream their results.
+        /// The images of one call, (depth, columns) matrices in (rows `sourceRowStride` apart, each tap's from its
+        /// offset) and (rows, columns) out, whether tiles read in place stream their results.
         struct Batch {
-            let images: Int, source: UnsafePointer<Float>, sourceStride: Int
+            let images: Int, source: UnsafePointer<Float>, sourceStride: Int, sourceRowStride: Int
+            let tapOffsets: UnsafeBufferPointer<Int>
             let target: UnsafeMutablePointer<Float>, targetStride: Int
             let streaming: Bool
         }
@@ -154,13 +166,13 @@ enum PointwiseConvolution {
             }
         }
 
-        /// target = A source (+ bias) for the panels of T.columns positions in `panels`, counted over the batch
-        /// image after image. A panel inside one image is read and written in place; one that spans images or ends
-        /// the batch is gathered (zero-padded) first and its tile scattered back.
+        /// target = Σ_t A_t source_t (+ bias) for the panels of T.columns positions in `panels`, counted over the
+        /// batch image after image. A panel inside one image is read and written in place; one that spans images or
+        /// ends the batch is gathered (zero-padded), every tap's, first and its tile scattered back.
         func multiply<T: PointwiseTile>(_: T.Type, panels: Range<Int>, batch b: Batch, packed: UnsafePointer<Float>,
                                         bias: UnsafePointer<Float>?, gathered: UnsafeMutablePointer<Float>,
                                         tile: UnsafeMutablePointer<Float>) {
-            let width = T.columns, lines = width / 16
+            let width = T.columns, lines = width / 16, rowStride = b.sourceRowStride
             func inPlace(_ p: Int) -> Bool { p * width % columns + width <= columns }
             func sourcePanel(_ p: Int) -> UnsafePointer<Float> {
                 b.source + p * width / columns * b.sourceStride + p * width % columns
@@ -171,37 +183,48 @@ enum PointwiseConvolution {
                     let x = sourcePanel(p)
                     let y = b.target + first / columns * b.targetStride + first % columns
                     let next = p + 1 < panels.upperBound && inPlace(p + 1) ? sourcePanel(p + 1) : nil
-                    // By chunks of input channels, so that the panel's rows stay in L1 while the tiles walk down
-                    // the output channels and the weight streams past; each chunk's sums are added to the last's.
-                    for k0 in stride(from: 0, to: depth, by: Self.chunk) {
-                        let chunk = min(Self.chunk, depth - k0), xk = x + k0 * columns
-                        for m0 in stride(from: 0, to: rows, by: T.rows) {
-                            // Tile t < lines asks for line t of the next panel's rows; the others for their own.
-                            let t = m0 / T.rows
-                            let ahead = t < lines ? (next.map { $0 + k0 * columns } ?? xk) + 16 * t : xk
-                            T.multiply(packed: packed + m0 * depth + k0 * T.rows, depth: chunk, source: xk,
-                                       sourceStride: columns, ahead: ahead, bias: k0 == 0 ? bias.map { $0 + m0 } : nil,
-                                       accumulates: k0 > 0, streaming: b.streaming, into: y + m0 * columns,
-                                       targetStride: columns)
+                    // By taps and chunks of input channels, so that the panel's rows stay in L1 while the tiles walk
+                    // down the output channels and the weight streams past; each chunk's sums are added to the
+                    // last's.
+                    for (tap, offset) in b.tapOffsets.enumerated() {
+                        let weights = packed + tap * rows * depth
+                        for k0 in stride(from: 0, to: depth, by: Self.chunk) {
+                            let chunk = min(Self.chunk, depth - k0), xk = x + offset + k0 * rowStride
+                            let starts = tap == 0 && k0 == 0
+                            for m0 in stride(from: 0, to: rows, by: T.rows) {
+                                // Tile t < lines asks for line t of the next panel's rows; the others for their own.
+                                let t = m0 / T.rows
+                                let ahead = t < lines ? (next.map { $0 + offset + k0 * rowStride } ?? xk) + 16 * t : xk
+                                T.multiply(packed: weights + m0 * depth + k0 * T.rows, depth: chunk, source: xk,
+                                           sourceStride: rowStride, ahead: ahead,
+                                           bias: starts ? bias.map { $0 + m0 } : nil, accumulates: !starts,
+                                           streaming: b.streaming, into: y + m0 * columns, targetStride: columns)
+                            }
                         }
                     }
                     continue
                 }
-                var filled = 0
-                forEachRun(from: first, width: width, images: b.images) { image, column, count, offset in
-                    for k in 0..<depth {
-                        (gathered + k * width + offset).update(from: b.source + image * b.sourceStride + k * columns
-                                                                  + column, count: count)
+                for (tap, offset) in b.tapOffsets.enumerated() {
+                    let panel = gathered + tap * depth * width
+                    var filled = 0
+                    forEachRun(from: first, width: width, images: b.images) { image, column, count, start in
+                        for k in 0..<depth {
+                            (panel + k * width + start).update(from: b.source + image * b.sourceStride + offset
+                                                                  + k * rowStride + column, count: count)
+                        }
+                        filled = start + count
                     }
-                    filled = offset + count
-                }
-                if filled < width {
-                    for k in 0..<depth { (gathered + k * width + filled).update(repeating: 0, count: width - filled) }
+                    if filled < width {
+                        for k in 0..<depth { (panel + k * width + filled).update(repeating: 0, count: width - filled) }
+                    }
                 }
                 for m0 in stride(from: 0, to: rows, by: T.rows) {
-                    T.multiply(packed: packed + m0 * depth, depth: depth, source: gathered, sourceStride: width,
-                               ahead: gathered, bias: bias.map { $0 + m0 }, accumulates: false, streaming: false,
-                               into: tile, targetStride: width)
+                    for tap in 0..<taps {
+                        T.multiply(packed: packed + tap * rows * depth + m0 * depth, depth: depth,
+                                   source: gathered + tap * depth * width, sourceStride: width, ahead: gathered,
+                                   bias: tap == 0 ? bias.map { $0 + m0 } : nil, accumulates: tap > 0,
+                                   streaming: false, into: tile, targetStride: width)
+                    }
                     forEachRun(from: first, width: width, images: b.images) { image, column, count, offset in
                         for i in 0..<T.rows {
                             (b.target + image * b.targetStride + (m0 + i) * columns + column)
