@@ -42,8 +42,9 @@ enum DirectConvolution {
     ///   91-117, even at 128 channels (it is measured on 3x3 kernels only); the 3x3 forward pass at stride 2
     ///   (`StridedForward`, whose vectors run across output channels) up to 128 channels: 112-129 against 42-94 on
     ///   ResNet-20's and ResNet-50's 128-channel layers, 68 against 110 at 256;
-    /// - weight gradient: fewer than 64 output channels (the GEMM's (O, C*kh*kw) result is then too small for it:
-    ///   71 against 34-44 at 16-32 channels, 44 against 52 at 64); for 3x3 kernels at stride 2
+    /// - weight gradient: weights of fewer than 32768 values (the GEMM's (O, C*kh*kw) result is then too small for
+    ///   it: 71 against 34-44 at 16-32 channels, 53-66 against 40-52 on ResNet-50's stem, 64 x 3*7*7, and 44 against
+    ///   52 at 64 x 64*3*3); for 3x3 kernels at stride 2
     ///   (`StridedWeightGradient`, whose vectors run across output channels) up to 128 channels: 106-121 against
     ///   33-85 on ResNet-20's and ResNet-50's 128-channel layers, 88 against 108 at 256.
     static func isFaster(_ pass: Convolution.Pass, geometry g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
@@ -60,7 +61,7 @@ enum DirectConvolution {
         case .forward: return channels <= 64
         case .inputGradient:
             return channels <= 64 && (g.strideHeight == 1 || (g.kernelHeight == 3 && g.kernelWidth == 3))
-        case .weightGradient: return s.outputChannels < 64
+        case .weightGradient: return s.outputChannels * s.patch < 1 << 15
         }
     }
 
