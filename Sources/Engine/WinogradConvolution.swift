@@ -152,26 +152,32 @@ enum WinogradConvolution {
             // kernels of all outputs at once, rows 9 * channels floats apart, which fall into a few cache sets
             // (512 channels: 2 of L1's 64) and missed L1 on nearly every load.
             ComputeThreads.forEach(outputs / lanes) { ob, _ in
-                withUnsafeTemporaryAllocation(of: V.self, capacity: 9 + 18) { buffer in
-                    let g = buffer.baseAddress!, rows = g + 9, o0 = ob * lanes
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 27 * lanes) { buffer in
+                    // The lanes' kernels, tap by tap, copied element by element (a vector's lanes set one by one
+                    // cost 6-7x more instructions), and the columns of G g.
+                    let taps = buffer.baseAddress!, rows = taps + 9 * lanes, o0 = ob * lanes
+                    @inline(__always) func tap(_ k: Int) -> V { load(taps + k * lanes) }
                     for c in 0..<channels {
-                        for tap in 0..<9 {
-                            var v = V()
+                        if transposed {
+                            let kernels = weight + (c * outputs + o0) * 9
                             for l in 0..<lanes {
-                                let o = o0 + l
-                                v[l] = transposed ? weight[(c * outputs + o) * 9 + 8 - tap]
-                                                  : weight[(o * channels + c) * 9 + tap]
+                                for k in 0..<9 { taps[k * lanes + l] = kernels[l * 9 + 8 - k] }
                             }
-                            g[tap] = v
+                        } else {
+                            for l in 0..<lanes {
+                                let kernel = weight + ((o0 + l) * channels + c) * 9
+                                for k in 0..<9 { taps[k * lanes + l] = kernel[k] }
+                            }
                         }
                         // Columns of g through G (rows[k * 3 + j] = (G g)[k][j]), then rows.
                         for j in 0..<3 {
-                            let t = Transform.kernelPoints(g[j], g[3 + j], g[6 + j])
-                            rows[j] = t.0; rows[3 + j] = t.1; rows[6 + j] = t.2
-                            rows[9 + j] = t.3; rows[12 + j] = t.4; rows[15 + j] = t.5
+                            store(Transform.kernelPoints(tap(j), tap(3 + j), tap(6 + j)), rows + j * lanes,
+                                  stride: 3 * lanes)
                         }
                         for k in 0..<6 {
-                            let t = Transform.kernelPoints(rows[k * 3], rows[k * 3 + 1], rows[k * 3 + 2])
+                            let row = rows + k * 3 * lanes
+                            let t = Transform.kernelPoints(load(row) as V, load(row + lanes) as V,
+                                                           load(row + 2 * lanes) as V)
                             store(t, u + k * 6 * channels * outputs + (o0 / lanes * channels + c) * lanes,
                                   stride: channels * outputs)
                         }
@@ -524,23 +530,25 @@ enum WinogradConvolution {
         static func kernelGradient<V: WinogradVector>(_: V.Type, _ u: UnsafePointer<Float>, pointStride: Int,
                                                       into target: UnsafeMutablePointer<Float>, laneStride: Int) {
             @inline(__always) func at(_ point: Int) -> V { load(u + point * pointStride) }
-            withUnsafeTemporaryAllocation(of: V.self, capacity: 18) { buffer in
-                let rows = buffer.baseAddress!
+            let lanes = V.scalarCount
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 27 * lanes) { buffer in
+                let rows = buffer.baseAddress!, taps = rows + 18 * lanes
+                @inline(__always) func row(_ i: Int) -> V { load(rows + i * lanes) }
                 // Rows: r[k][j] = Σ_l dU[k][l] G[l][j].
                 for k in 0..<6 {
                     let r = kernelGradientPoints(at(k * 6), at(k * 6 + 1), at(k * 6 + 2), at(k * 6 + 3),
                                                  at(k * 6 + 4), at(k * 6 + 5))
-                    rows[k * 3] = r.0; rows[k * 3 + 1] = r.1; rows[k * 3 + 2] = r.2
+                    store(r.0, rows + k * 3 * lanes); store(r.1, rows + (k * 3 + 1) * lanes)
+                    store(r.2, rows + (k * 3 + 2) * lanes)
                 }
-                // Columns: tap (i, j) = Σ_k Gᵀ[i][k] r[k][j].
+                // Columns: tap (i, j) = Σ_k Gᵀ[i][k] r[k][j], then added lane by lane from memory (a vector's lanes
+                // read one by one cost several times the instructions).
                 for j in 0..<3 {
-                    let c = kernelGradientPoints(rows[j], rows[3 + j], rows[6 + j], rows[9 + j], rows[12 + j],
-                                                 rows[15 + j])
-                    for l in 0..<V.scalarCount {
-                        target[l * laneStride + j] += c.0[l]
-                        target[l * laneStride + 3 + j] += c.1[l]
-                        target[l * laneStride + 6 + j] += c.2[l]
-                    }
+                    let c = kernelGradientPoints(row(j), row(3 + j), row(6 + j), row(9 + j), row(12 + j), row(15 + j))
+                    store(c.0, taps + j * lanes); store(c.1, taps + (3 + j) * lanes); store(c.2, taps + (6 + j) * lanes)
+                }
+                for l in 0..<lanes {
+                    for t in 0..<9 { target[l * laneStride + t] += taps[t * lanes + l] }
                 }
             }
         }
