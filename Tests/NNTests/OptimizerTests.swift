@@ -97,6 +97,34 @@ private func run(_ optimizer: any Optimizer, parameters: Tensor, steps: Range<In
         #expect(abs(exp(-x[0]) + x[0] * x[0] - 0.8271840) < 1e-6)
     }
 
+    /// SGD splits its runs over the compute threads: on 2 threads, over 300,000 parameters (several ranges, a
+    /// decaying run and an exempt one), it gives the bits of the update written out element by element.
+    @Test func sgdOnTwoThreadsKeepsTheElementwiseBits() {
+        let n = 300_000, half = 150_000
+        let split = [ParameterSegment(name: "w", offset: 0, shape: [half], role: .weight),
+                     ParameterSegment(name: "b", offset: half, shape: [n - half], role: .bias)]
+        let initial = (0..<n).map { Float(sin(Double($0) * 0.37)) }
+        let gradients = (0..<2).map { step in (0..<n).map { Float(cos(Double($0 * (step + 2)) * 0.11)) } }
+        let (lr, m, wd): (Float, Float, Float) = (0.1, 0.9, 0.01)
+        var p = initial, buffer = [Float](repeating: 0, count: n)
+        for (step, grad) in gradients.enumerated() {
+            for i in 0..<n {
+                let g = grad[i] + (i < half ? wd : 0) * p[i]
+                buffer[i] = (step == 0 ? 0 : m) * buffer[i] + g
+                p[i] -= lr * (g + m * buffer[i])
+            }
+        }
+        let parameters = Tensor(shape: [n], values: initial)
+        ComputeThreads.with(threads: 2) {
+            let sgd = SGD(segments: split, momentum: m, nesterov: true, weightDecay: wd, exemptBiasAndNormalization: true)
+            for grad in gradients {
+                sgd.step(parameters: parameters, gradients: Tensor(shape: [n], values: grad), learningRate: lr)
+            }
+        }
+        let differing = zip(parameters.scalars, p).filter { $0 != $1 }.count
+        #expect(differing == 0, "\(differing) of \(n) parameters differ")
+    }
+
     @Test func momentumDefaultsToTheCourseValue() {
         #expect(SGD.withMomentum(segments: segments).momentum == 0.9)
         #expect(SGD.withMomentum(segments: segments, nesterov: true).nesterov)

@@ -211,9 +211,12 @@ public final class Model {
         for entry in graph.entries { (entry.layer as? BatchNorm)?.crossRank = ranks }
     }
 
-    /// Sets every gradient to zero; backward passes add into them.
+    /// Sets every gradient to zero, split over the compute threads; backward passes add into them.
     public func zeroGradients() {
-        gradients.fill(0)
+        let g = gradients.pointer
+        ComputeThreads.forEachRange(gradients.count, grain: 1 << 16) { range in
+            (g + range.lowerBound).update(repeating: 0, count: range.count)
+        }
     }
 
     /// Runs the network on a batch `input` [N, inputShape...] and returns its output [N, outputShape...].

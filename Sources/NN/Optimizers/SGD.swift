@@ -47,26 +47,30 @@ public final class SGD: Optimizer {
         decayRuns.check(parameters: parameters, gradients: gradients, optimizer: "SGD")
         let p = parameters.pointer, grad = gradients.pointer
         let lr = learningRate, m = momentum
+        // Element by element, so the ranges split over the compute threads (memory-bound) change no bit.
         for run in decayRuns.runs {
             let wd = run.decays ? weightDecay : 0
-            guard let momentumBuffer else {
-                for i in run.range { p[i] -= lr * (grad[i] + wd * p[i]) }
-                continue
-            }
-            let buf = momentumBuffer.pointer
             // PyTorch starts the buffer at the first gradient; scaling the all-zero buffer by 0 gives exactly that.
             let keep: Float = stepCount == 0 ? 0 : m
-            if nesterov {
-                for i in run.range {
-                    let g = grad[i] + wd * p[i]
-                    buf[i] = keep * buf[i] + g
-                    p[i] -= lr * (g + m * buf[i])
+            let buf = momentumBuffer?.pointer, nesterov = nesterov
+            ComputeThreads.forEachRange(run.range.count, grain: 1 << 16) { part in
+                let range = run.range.lowerBound + part.lowerBound..<run.range.lowerBound + part.upperBound
+                guard let buf else {
+                    for i in range { p[i] -= lr * (grad[i] + wd * p[i]) }
+                    return
                 }
-            } else {
-                for i in run.range {
-                    let g = grad[i] + wd * p[i]
-                    buf[i] = keep * buf[i] + g
-                    p[i] -= lr * buf[i]
+                if nesterov {
+                    for i in range {
+                        let g = grad[i] + wd * p[i]
+                        buf[i] = keep * buf[i] + g
+                        p[i] -= lr * (g + m * buf[i])
+                    }
+                } else {
+                    for i in range {
+                        let g = grad[i] + wd * p[i]
+                        buf[i] = keep * buf[i] + g
+                        p[i] -= lr * buf[i]
+                    }
                 }
             }
         }
