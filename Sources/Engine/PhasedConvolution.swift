@@ -123,21 +123,16 @@ enum PhasedConvolution {
             var packed = scratch
             for p in 0..<2 {
                 for q in 0..<2 {
-                    var taps = 0
-                    for row in 0..<reachingTaps(p) {
-                        for column in 0..<reachingTaps(q) {
-                            let (k, l) = (backwardTap(p, row), backwardTap(q, column))
-                            // A[c, o] = weight[o, c, k, l].
-                            let product = PointwiseConvolution.Product(rows: s.channels, depth: s.outputChannels,
-                                                                       columns: grid.positions)
-                            product.pack(weight.pointer + k.tap * 3 + l.tap, rowStride: 9, depthStride: 9 * s.channels,
-                                         into: packed + taps * s.channels * s.outputChannels)
-                            offsets[taps] = k.offset * grid.rowStride + l.offset
-                            taps += 1
-                        }
-                    }
+                    let taps = reachingTaps(p) * reachingTaps(q)
                     let product = PointwiseConvolution.Product(rows: s.channels, depth: s.outputChannels,
                                                                columns: grid.positions, taps: taps)
+                    for tap in 0..<taps {
+                        let (k, l) = (backwardTap(p, tap / reachingTaps(q)), backwardTap(q, tap % reachingTaps(q)))
+                        // A[c, o] = weight[o, c, k, l].
+                        product.pack(weight.pointer + k.tap * 3 + l.tap, rowStride: 9, depthStride: 9 * s.channels,
+                                     into: packed + tap * s.channels * s.outputChannels)
+                        offsets[tap] = k.offset * grid.rowStride + l.offset
+                    }
                     product.run(packed: packed, bias: nil, images: s.batch, source: padded,
                                 sourceStride: s.outputChannels * grid.planeCount, sourceRowStride: grid.planeCount,
                                 tapOffsets: UnsafeBufferPointer(rebasing: offsets[0..<taps]),

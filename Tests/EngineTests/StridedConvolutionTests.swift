@@ -67,14 +67,21 @@ import Testing
         return (y.scalars, dx.scalars, dw.scalars)
     }
 
-    @Test(arguments: cases)
-    func passesMatchTheDefinition(_ c: Case) {
-        let p = Problem(c)
+    /// The output and the gradients by the definition.
+    static func definition(_ c: Case, _ p: Problem)
+        -> (output: [Double], gradients: (input: [Double], weight: [Double], bias: [Double])) {
         let output = NaiveConvolution.forward(input: p.x, inputShape: c.inputShape, weight: p.w,
                                               weightShape: c.weightShape, bias: nil, geometry: c.geometry)
         let expected = NaiveConvolution.backward(input: p.x, inputShape: c.inputShape, weight: p.w,
                                                  weightShape: c.weightShape, outputGradient: p.dy,
                                                  geometry: c.geometry)
+        return (output, expected)
+    }
+
+    @Test(arguments: cases)
+    func passesMatchTheDefinition(_ c: Case) {
+        let p = Problem(c)
+        let (output, expected) = Self.definition(c, p)
         let direct = Self.run(c, p, .direct), gemm = Self.run(c, p, .unfolded(imagesPerGroup: nil))
         for (name, reference, actual, unfolded) in [("forward", output, direct.0, gemm.0),
                                                     ("input gradient", expected.input, direct.1, gemm.1),
@@ -111,11 +118,7 @@ import Testing
     @Test(arguments: phasedCases)
     func phasedPassesMatchTheDefinition(_ c: Case) {
         let p = Problem(c)
-        let output = NaiveConvolution.forward(input: p.x, inputShape: c.inputShape, weight: p.w,
-                                              weightShape: c.weightShape, bias: nil, geometry: c.geometry)
-        let expected = NaiveConvolution.backward(input: p.x, inputShape: c.inputShape, weight: p.w,
-                                                 weightShape: c.weightShape, outputGradient: p.dy,
-                                                 geometry: c.geometry)
+        let (output, expected) = Self.definition(c, p)
         let phased = Self.run(c, p, .phased)
         let forward = Self.relativeError(phased.0, output), input = Self.relativeError(phased.1, expected.input)
         print("phased \(c): forward \(forward), input gradient \(input)")
