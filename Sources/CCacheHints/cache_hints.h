@@ -4,6 +4,9 @@
    unlike a load, so a kernel can ask for the data of its next block while it computes on the current one. */
 static inline void dtrain_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
+/* The same hint for L2 and the levels beyond it only, for lines read after the ones in L1 are done with. */
+static inline void dtrain_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
+
 /* A hint that the cache line at p will be written soon: fetched for ownership, so that the stores that follow do not
    each wait for the line. */
 static inline void dtrain_prefetch_write(void *p) { __builtin_prefetch(p, 1, 3); }
