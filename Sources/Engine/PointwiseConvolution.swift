@@ -10,15 +10,18 @@ import CCacheHints
 /// tile of `rows` output channels x 3 vectors of positions accumulates over every input channel: per channel it
 /// loads 3 vectors of the image and broadcasts `rows` weights for 3 * rows FMAs. A panel of the image (3 vectors
 /// of positions) is taken 128 input channels at a time, which stay in L1 while the tiles walk down the output
-/// channels and the packed weight streams past, each chunk's sums added to the last's. The
+/// channels and the packed weight streams past, each chunk's sums added to the last's; a streamed output of up to
+/// 256 input channels is taken in one pass, since the second pass would read back what the first one stored. The
 /// positions are taken over the whole batch, image after image, so that 14x14 and 7x7 images fill the panels: a
 /// panel that spans two images (or ends the batch) is copied into a zero-padded one first, so that no tile tests
 /// bounds. The image's rows lie far apart, too many streams for the hardware prefetchers: the first tiles of a
 /// panel ask for the next panel's cache lines, one per input channel, while they compute. They ask for them in L2,
 /// not L1: a chunk's panel and the next one's would fill L1 (2 x 24 KB) and evict the panel being read. ResNet-50's
 /// 56x56 1x1 layers with 256 input channels, one layer at a time, alternating: forward 62-76 -> 78-111 GFLOP/s,
-/// input gradient 58-79 -> 71-90; its 1x1 layers' share of a step (against the layers the change does not touch)
-/// smaller in 6 of 8 alternating profiled pairs, by 3% on average.
+/// input gradient 58-79 -> 71-90 (in one process, calls alternating: 1.03-1.08x and 1.22-1.24x); its 1x1 layers'
+/// share of a step (against the layers the change does not touch) smaller in 6 of 8 alternating profiled pairs,
+/// by 3% on average. Streaming those two in one pass of 256 channels, calls alternating in one process: 1.12-1.13x
+/// and 1.13-1.17x, the other shapes unchanged (0.98-1.03x).
 ///
 /// With AVX-512 the tile is 8 channels x 3 vectors of 16 (24 of the 32 registers hold sums), with AVX2 4 x 3
 /// vectors of 8 (12 of 16).
@@ -75,6 +78,9 @@ enum PointwiseConvolution {
         var taps = 1
         /// Input channels per pass of a panel read in place: 128 x 3 vectors of 16 floats is half of L1.
         static let chunk = 128
+        /// Input channels that one pass of a streamed product may take instead: 256 x 3 vectors fill L1, but a
+        /// target streamed in one pass is written without being read first.
+        static let streamedChunk = 256
 
         /// Rows of the register tiles on this CPU: a product's rows must be a multiple of them.
         static var tileRows: Int { CPUFeatures.hasAVX512 ? Tile8x3<SIMD16<Float>>.rows : Tile4x3<SIMD8<Float>>.rows }
@@ -102,8 +108,9 @@ enum PointwiseConvolution {
 
         /// The product for `images` images, their panels split over the compute threads (run inside another
         /// kernel's tasks, on the calling thread). With `mayStream`, a target that no one reads at once (a layer's
-        /// output, not a scratch matrix) is streamed (`StreamingStores`) when it is large, one pass of input
-        /// channels computes it (no sums are added to stored ones) and its rows are whole cache lines. The source's
+        /// output, not a scratch matrix) is streamed (`StreamingStores`) when it is large, one pass of up to
+        /// `streamedChunk` input channels computes it (no sums are added to stored ones) and its rows are whole
+        /// cache lines. The source's
         /// rows are `columns` apart unless `sourceRowStride` says otherwise; tap t reads the source from
         /// `tapOffsets[t]` on (no offset for one tap).
         func run(packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, images: Int,
@@ -111,8 +118,9 @@ enum PointwiseConvolution {
                  tapOffsets: UnsafeBufferPointer<Int>? = nil, target: UnsafeMutablePointer<Float>,
                  targetStride: Int, scratch: UnsafeMutablePointer<Float>, mayStream: Bool = false) {
             precondition(tapOffsets.map { $0.count == taps } ?? (taps == 1), "Product: \(taps) taps need their offsets")
-            let streaming = mayStream && StreamingStores.pay(count: images * rows * columns) && depth <= Self.chunk
-                && taps == 1 && Int(bitPattern: target) % 64 == 0 && columns % 16 == 0 && targetStride % 16 == 0
+            let streaming = mayStream && StreamingStores.pay(count: images * rows * columns)
+                && depth <= Self.streamedChunk && taps == 1 && Int(bitPattern: target) % 64 == 0 && columns % 16 == 0
+                && targetStride % 16 == 0
             withUnsafeTemporaryAllocation(of: Int.self, capacity: 1) { zero in
                 zero[0] = 0
                 let batch = Batch(images: images, source: source, sourceStride: sourceStride,
@@ -192,8 +200,9 @@ enum PointwiseConvolution {
                     // last's.
                     for (tap, offset) in b.tapOffsets.enumerated() {
                         let weights = packed + tap * rows * depth
-                        for k0 in stride(from: 0, to: depth, by: Self.chunk) {
-                            let chunk = min(Self.chunk, depth - k0), xk = x + offset + k0 * rowStride
+                        let chunkDepth = b.streaming ? depth : Self.chunk
+                        for k0 in stride(from: 0, to: depth, by: chunkDepth) {
+                            let chunk = min(chunkDepth, depth - k0), xk = x + offset + k0 * rowStride
                             let starts = tap == 0 && k0 == 0
                             for m0 in stride(from: 0, to: rows, by: T.rows) {
                                 // Tile t < lines asks for line t of the next panel's rows; the others for their own.
