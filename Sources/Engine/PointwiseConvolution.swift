@@ -110,9 +110,8 @@ enum PointwiseConvolution {
         /// kernel's tasks, on the calling thread). With `mayStream`, a target that no one reads at once (a layer's
         /// output, not a scratch matrix) is streamed (`StreamingStores`) when it is large, one pass of up to
         /// `streamedChunk` input channels computes it (no sums are added to stored ones) and its rows are whole
-        /// cache lines. The source's
-        /// rows are `columns` apart unless `sourceRowStride` says otherwise; tap t reads the source from
-        /// `tapOffsets[t]` on (no offset for one tap).
+        /// cache lines. The source's rows are `columns` apart unless `sourceRowStride` says otherwise; tap t reads
+        /// the source from `tapOffsets[t]` on (no offset for one tap).
         func run(packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, images: Int,
                  source: UnsafePointer<Float>, sourceStride: Int, sourceRowStride: Int? = nil,
                  tapOffsets: UnsafeBufferPointer<Int>? = nil, target: UnsafeMutablePointer<Float>,
