@@ -18,7 +18,7 @@ import CCacheHints
 /// panel ask for the next panel's cache lines, one per input channel, while they compute. They ask for them in L2,
 /// not L1: a chunk's panel and the next one's would fill L1 (2 x 24 KB) and evict the panel being read. ResNet-50's
 /// 56x56 1x1 layers with 256 input channels, one layer at a time, alternating: forward 62-76 -> 78-111 GFLOP/s,
-/// input gradient 58-79 -> 71-90 (in one process, calls alternating: 1.03-1.08x and 1.22-1.24x); its 1x1 layers'
+/// input gradient 58-79 -> 71-90 (in one process, calls alternating: 1.08-1.21x and 1.22-1.24x); its 1x1 layers'
 /// share of a step (against the layers the change does not touch) smaller in 6 of 8 alternating profiled pairs,
 /// by 3% on average. Streaming those two in one pass of 256 channels, calls alternating in one process: 1.12-1.13x
 /// and 1.13-1.17x, the other shapes unchanged (0.98-1.03x).
