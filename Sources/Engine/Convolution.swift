@@ -318,7 +318,10 @@ public enum Convolution {
                 case .direct:
                     DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
                                                      weightGradient: weightGradient, sizes: s, workspace: workspace)
-                case .pointwise, .phased, .unfolded: break
+                case .pointwise:
+                    PointwiseWeightGradient.accumulate(input: input, outputGradient: outputGradient,
+                                                       weightGradient: weightGradient, sizes: s, workspace: workspace)
+                case .phased, .unfolded: break
                 }
             }
             if let inputGradient, let weight {

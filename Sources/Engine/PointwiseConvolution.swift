@@ -27,7 +27,8 @@ import CCacheHints
 /// vectors of 8 (12 of 16).
 enum PointwiseConvolution {
     /// Whether these kernels compute this pass: a pointwise geometry, the forward pass or the input gradient, and
-    /// the rows of the product (output channels forward, input channels for the gradient) in whole tiles. Where they
+    /// the rows of the product (output channels forward, input channels for the gradient) in whole tiles; the weight
+    /// gradient where `PointwiseWeightGradient` applies. Where they
     /// apply they beat the GEMM, measured one layer at a time on ResNet-50's shapes at batch 16 (Sapphire Rapids,
     /// OpenBLAS Cooperlake kernels, GFLOP/s): forward and input gradient 104-132 against 72-94 at 28x28, 113-149
     /// against 94-109 at 14x14, 98-141 against 72-125 at 7x7; at 56x56 both reach 80-105, bound by memory.
@@ -36,7 +37,7 @@ enum PointwiseConvolution {
         switch pass {
         case .forward: return g.isPointwise && s.outputChannels % rows == 0
         case .inputGradient: return g.isPointwise && s.channels % rows == 0
-        case .weightGradient: return false
+        case .weightGradient: return g.isPointwise && PointwiseWeightGradient.applies(sizes: s)
         }
     }
 

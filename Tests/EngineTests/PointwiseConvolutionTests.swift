@@ -81,6 +81,42 @@ import Testing
         #expect(pointwise <= Self.tolerance, "input gradient \(c): \(pointwise), GEMM \(gemm)")
     }
 
+    /// The weight gradient's own kernel (AVX-512; elsewhere `.pointwise` falls back to the GEMM, which this then
+    /// checks): positions per image below one 16x16 square (3x3), with a remainder (5x9, 7x7, 14x14) and whole
+    /// (8x8); chunks of 96 positions that span up to 12 images; one panel of 64 input channels and several; output
+    /// channels of one tile and many. The gradient is accumulated onto what the tensor held.
+    static let weightGradientCases: [Case] = [
+        Case(batch: 1, channels: 64, height: 5, width: 9, outputs: 4),
+        Case(batch: 5, channels: 64, height: 3, width: 3, outputs: 8),
+        Case(batch: 3, channels: 64, height: 7, width: 7, outputs: 16),
+        Case(batch: 2, channels: 128, height: 14, width: 14, outputs: 12),
+        Case(batch: 2, channels: 192, height: 8, width: 8, outputs: 36),
+    ]
+
+    func weightGradient(_ c: Case, _ x: [Float], _ dy: [Float], start: [Float], _ method: Convolution.Method)
+        -> [Float] {
+        let dw = tensor(c.weightShape, start)
+        Convolution.backwardWeight(input: tensor(c.inputShape, x), outputGradient: tensor(c.outputShape, dy),
+                                   geometry: Self.geometry, weightGradient: dw, biasGradient: nil,
+                                   workspace: Workspace(), method: method)
+        return dw.scalars
+    }
+
+    @Test(arguments: weightGradientCases)
+    func weightGradientMatchesTheDefinition(_ c: Case) {
+        let x = randomValues(Tensor.elementCount(c.inputShape), stream: 85)
+        let dy = randomValues(Tensor.elementCount(c.outputShape), stream: 86)
+        let start = randomValues(Tensor.elementCount(c.weightShape), stream: 87)
+        let definition = NaiveConvolution.backward(input: x, inputShape: c.inputShape, weight: start,
+                                                   weightShape: c.weightShape, outputGradient: dy,
+                                                   geometry: Self.geometry).weight
+        let expected = zip(definition, start).map { $0 + Double($1) }
+        let pointwise = Self.relativeError(weightGradient(c, x, dy, start: start, .pointwise), expected)
+        let gemm = Self.relativeError(weightGradient(c, x, dy, start: start, .unfolded(imagesPerGroup: 1)), expected)
+        print("pointwise weight gradient \(c): \(pointwise) GEMM \(gemm)")
+        #expect(pointwise <= Self.tolerance, "weight gradient \(c): \(pointwise), GEMM \(gemm)")
+    }
+
     /// Outputs larger than the caches are streamed (`StreamingStores`): a 52 MB forward output and input gradient,
     /// more than four times any L2, of 80x80 images whose panels of 48 positions also span the two images (those
     /// go through the gathered tile, not streamed), against the GEMM.
@@ -118,5 +154,14 @@ import Testing
         }
         #expect(one == two)
         #expect(oneBack == twoBack)
+        // Weight gradients split by panels of input channels, and by output channels within one panel.
+        for c in [Self.weightGradientCases[2], Self.weightGradientCases[3]] {
+            let x = randomValues(Tensor.elementCount(c.inputShape), stream: 88)
+            let dy = randomValues(Tensor.elementCount(c.outputShape), stream: 89)
+            let start = [Float](repeating: 0, count: Tensor.elementCount(c.weightShape))
+            let oneThread = weightGradient(c, x, dy, start: start, .pointwise)
+            let twoThreads = ComputeThreads.with(threads: 2) { weightGradient(c, x, dy, start: start, .pointwise) }
+            #expect(oneThread == twoThreads, "weight gradient \(c)")
+        }
     }
 }
