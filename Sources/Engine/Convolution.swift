@@ -367,15 +367,19 @@ public enum Convolution {
         let columnsCount = geometry.isPointwise && group == 1 ? 0 : s.patch * group * s.positions
         let gatheredCount = group == 1 ? 0 : s.outputChannels * group * s.positions
         let partialCount = weightGradient == nil ? 0 : s.outputChannels * s.patch
+        let ownProduct = weightGradient != nil
+            && PointwiseWeightGradient.applies(rows: s.outputChannels, depth: s.patch)
+        let panelCount = ownProduct ? PointwiseWeightGradient.panelCount : 0
         // The input gradient's product: (C*kh*kw, O) = weightᵀ.
         let products = ProductWeight(rows: inputGradient == nil ? 0 : s.patch, depth: s.outputChannels, transposed: true)
-        let perTask = columnsCount + gatheredCount + partialCount + products.scratchCount
+        let perTask = columnsCount + gatheredCount + partialCount + products.scratchCount + panelCount
         let scratch = workspace.buffer(count: products.packedCount + tasks * perTask)
         if let weight { products.pack(weight.pointer, into: scratch) }
         let packed = UnsafePointer(scratch)
         ComputeThreads.forEach(tasks) { task, _ in
             let columns = scratch + products.packedCount + task * perTask, gathered = columns + columnsCount
             let partial = gathered + gatheredCount, productScratch = partial + partialCount
+            let panel = ownProduct ? productScratch + products.scratchCount : nil
             if task > 0 { Elementwise.zero(partial, count: partialCount) }
             for index in stride(from: task, to: groups, by: tasks) {
                 let first = index * group, count = min(group, s.batch - first)
@@ -383,7 +387,7 @@ public enum Convolution {
                               weight: weight, geometry: geometry,
                               weightGradient: task == 0 ? weightGradient?.pointer : partial,
                               inputGradient: inputGradient, columns: columns, gathered: gathered,
-                              products: products, packed: packed, productScratch: productScratch)
+                              products: products, packed: packed, productScratch: productScratch, panel: panel)
             }
         }
         if let weightGradient {
@@ -401,7 +405,8 @@ public enum Convolution {
                               weight: Tensor?, geometry: WindowGeometry, weightGradient: UnsafeMutablePointer<Float>?,
                               inputGradient: Tensor?, columns: UnsafeMutablePointer<Float>,
                               gathered: UnsafeMutablePointer<Float>, products: ProductWeight,
-                              packed: UnsafePointer<Float>, productScratch: UnsafeMutablePointer<Float>) {
+                              packed: UnsafePointer<Float>, productScratch: UnsafeMutablePointer<Float>,
+                              panel: UnsafeMutablePointer<Float>?) {
         let width = count * s.positions
         let gradient: UnsafePointer<Float>
         if count == 1 {
@@ -424,9 +429,16 @@ public enum Convolution {
                 unfold(input, images: first, count: count, sizes: s, geometry: geometry, columns: columns)
                 matrix = UnsafePointer(columns)
             }
-            // (O, g*oH*oW) x (g*oH*oW, C*kh*kw) -> (O, C*kh*kw), accumulated over the groups by beta = 1.
-            gemm(.none, .transposed, m: s.outputChannels, n: s.patch, k: width,
-                 a: gradient, b: matrix, beta: 1, c: weightGradient)
+            // (O, g*oH*oW) x (g*oH*oW, C*kh*kw) -> (O, C*kh*kw), accumulated over the groups.
+            if let panel {
+                let operands = PointwiseWeightGradient.Operands(
+                    images: 1, positions: width, rows: s.outputChannels, depth: s.patch, source: matrix,
+                    sourceStride: 0, gradient: gradient, gradientStride: 0)
+                PointwiseWeightGradient.accumulate(operands, into: weightGradient, scratch: panel)
+            } else {
+                gemm(.none, .transposed, m: s.outputChannels, n: s.patch, k: width,
+                     a: gradient, b: matrix, beta: 1, c: weightGradient)
+            }
         }
         if let inputGradient, let weight {
             let images = inputGradient.pointer + first * s.imageCount

@@ -37,7 +37,7 @@ enum PointwiseConvolution {
         switch pass {
         case .forward: return g.isPointwise && s.outputChannels % rows == 0
         case .inputGradient: return g.isPointwise && s.channels % rows == 0
-        case .weightGradient: return g.isPointwise && PointwiseWeightGradient.applies(sizes: s)
+        case .weightGradient: return g.isPointwise && PointwiseWeightGradient.applies(rows: s.outputChannels, depth: s.channels)
         }
     }
 

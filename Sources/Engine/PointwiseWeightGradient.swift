@@ -21,36 +21,53 @@ enum PointwiseWeightGradient {
     /// Positions per panel: 96 x 64 floats (24 KB) is half of L1.
     static let chunk = 96
 
-    /// Whether this kernel computes the weight gradient: AVX-512 (16-float vectors), input channels in whole panels
-    /// and output channels in whole tiles.
-    static func applies(sizes s: Convolution.Sizes) -> Bool {
-        CPUFeatures.hasAVX512 && s.channels % panelChannels == 0 && s.outputChannels % tileRows == 0
+    /// Whether this kernel computes a weight gradient of `rows` output and `depth` input channels: AVX-512
+    /// (16-float vectors), input channels in whole panels and output channels in whole tiles.
+    static func applies(rows: Int, depth: Int) -> Bool {
+        CPUFeatures.hasAVX512 && depth % panelChannels == 0 && rows % tileRows == 0
     }
 
     /// weightGradient += Σ_images outputGradient · inputᵀ.
     static func accumulate(input: Tensor, outputGradient: Tensor, weightGradient: Tensor, sizes s: Convolution.Sizes,
                            workspace: Workspace) {
-        let columnBlocks = s.channels / panelChannels, rowTiles = s.outputChannels / tileRows
+        let operands = Operands(images: s.batch, positions: s.positions, rows: s.outputChannels, depth: s.channels,
+                                source: UnsafePointer(input.pointer), sourceStride: s.imageCount,
+                                gradient: UnsafePointer(outputGradient.pointer), gradientStride: s.outputCount)
+        accumulate(operands, into: weightGradient.pointer,
+                   scratch: workspace.buffer(count: ComputeThreads.count * panelCount))
+    }
+
+    /// Floats of scratch per thread: one panel.
+    static var panelCount: Int { chunk * panelChannels }
+
+    /// The images of one call: (depth, positions) sources and (rows, positions) gradients, `sourceStride` and
+    /// `gradientStride` apart (an unfolded group is one image of many positions).
+    struct Operands {
+        let images: Int, positions: Int, rows: Int, depth: Int
+        let source: UnsafePointer<Float>, sourceStride: Int
+        let gradient: UnsafePointer<Float>, gradientStride: Int
+    }
+
+    /// target (rows, depth) += Σ_images gradient · sourceᵀ, over the compute threads (`panelCount` floats of
+    /// scratch each).
+    static func accumulate(_ a: Operands, into target: UnsafeMutablePointer<Float>,
+                           scratch: UnsafeMutablePointer<Float>) {
+        precondition(applies(rows: a.rows, depth: a.depth), "PointwiseWeightGradient: \(a.rows)x\(a.depth)")
+        let columnBlocks = a.depth / panelChannels, rowTiles = a.rows / tileRows
         // Enough tasks for every thread: column blocks first, then ranges of rows within them.
         let rowSplits = min(rowTiles, max(1, (ComputeThreads.count + columnBlocks - 1) / columnBlocks))
-        let tasks = columnBlocks * rowSplits
-        let panelCount = chunk * panelChannels
-        let scratch = workspace.buffer(count: ComputeThreads.count * panelCount)
-        let x = UnsafePointer(input.pointer), dy = UnsafePointer(outputGradient.pointer)
-        let dw = weightGradient.pointer
-        ComputeThreads.forEach(tasks) { task, thread in
+        ComputeThreads.forEach(columnBlocks * rowSplits) { task, thread in
             let block = task / rowSplits, split = task % rowSplits
             let tiles = rowTiles * split / rowSplits..<rowTiles * (split + 1) / rowSplits
-            accumulate(s, columns: block * panelChannels, tiles: tiles, x: x, dy: dy, dw: dw,
+            accumulate(a, columns: block * panelChannels, tiles: tiles, into: target,
                        panel: scratch + thread * panelCount)
         }
     }
 
-    /// One task: the columns [c0, c0 + 64) of the rows of `tiles`, over every position of the batch.
-    static func accumulate(_ s: Convolution.Sizes, columns c0: Int, tiles: Range<Int>, x: UnsafePointer<Float>,
-                           dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
+    /// One task: the columns [c0, c0 + 64) of the rows of `tiles`, over every position of every image.
+    static func accumulate(_ a: Operands, columns c0: Int, tiles: Range<Int>, into dw: UnsafeMutablePointer<Float>,
                            panel: UnsafeMutablePointer<Float>) {
-        let positions = s.positions, total = s.batch * positions
+        let positions = a.positions, total = a.images * positions
         // A chunk spans at most this many images.
         let maximumRuns = chunk / positions + 2
         withUnsafeTemporaryAllocation(of: Run.self, capacity: maximumRuns) { runs in
@@ -59,9 +76,9 @@ enum PointwiseWeightGradient {
                 let end = min(first + chunk, total)
                 while first + offset < end {
                     let length = min(end - first - offset, positions - column)
-                    transpose(x + image * s.imageCount + c0 * positions + column, rowStride: positions,
+                    transpose(a.source + image * a.sourceStride + c0 * positions + column, rowStride: positions,
                               positions: length, into: panel + offset * panelChannels)
-                    runs[count] = Run(gradient: image * s.outputCount + column, panelRow: offset, length: length)
+                    runs[count] = Run(gradient: image * a.gradientStride + column, panelRow: offset, length: length)
                     count += 1
                     offset += length
                     image += 1
@@ -70,8 +87,8 @@ enum PointwiseWeightGradient {
                 let chunkRuns = UnsafeBufferPointer(rebasing: runs[0..<count])
                 for tile in tiles {
                     let o = tile * tileRows
-                    multiply(runs: chunkRuns, gradient: dy + o * positions, gradientRowStride: positions,
-                             panel: panel, into: dw + o * s.channels + c0, rowStride: s.channels)
+                    multiply(runs: chunkRuns, gradient: a.gradient + o * positions, gradientRowStride: positions,
+                             panel: panel, into: dw + o * a.depth + c0, rowStride: a.depth)
                 }
             }
         }

@@ -117,6 +117,31 @@ import Testing
         #expect(pointwise <= Self.tolerance, "weight gradient \(c): \(pointwise), GEMM \(gemm)")
     }
 
+    /// The unfolded convolutions' weight gradients take the same product when their unfolded rows (C*kh*kw) fill
+    /// whole panels: strided 1x1 and 3x3 windows, stride 1 and 2, one image per group and several.
+    @Test(arguments: [WindowGeometry(kernel: 1, stride: 2), WindowGeometry(kernel: 3, padding: 1),
+                      WindowGeometry(kernel: 3, stride: 2, padding: 1)])
+    func unfoldedWeightGradientsMatchTheDefinition(_ g: WindowGeometry) {
+        let inputShape = [3, 64, 9, 11], weightShape = [8, 64, g.kernelHeight, g.kernelWidth]
+        let (oh, ow) = g.outputSize(height: 9, width: 11)
+        let outputShape = [3, 8, oh, ow]
+        let x = randomValues(Tensor.elementCount(inputShape), stream: 90)
+        let dy = randomValues(Tensor.elementCount(outputShape), stream: 91)
+        let start = randomValues(Tensor.elementCount(weightShape), stream: 92)
+        let definition = NaiveConvolution.backward(input: x, inputShape: inputShape, weight: start,
+                                                   weightShape: weightShape, outputGradient: dy, geometry: g).weight
+        let expected = zip(definition, start).map { $0 + Double($1) }
+        for images in [1, 3] {
+            let dw = tensor(weightShape, start)
+            Convolution.backwardWeight(input: tensor(inputShape, x), outputGradient: tensor(outputShape, dy),
+                                       geometry: g, weightGradient: dw, biasGradient: nil, workspace: Workspace(),
+                                       method: .unfolded(imagesPerGroup: images))
+            let error = Self.relativeError(dw.scalars, expected)
+            print("unfolded weight gradient \(g), \(images) image(s) per group: \(error)")
+            #expect(error <= Self.tolerance, "\(g), \(images) image(s) per group: \(error)")
+        }
+    }
+
     /// Outputs larger than the caches are streamed (`StreamingStores`): a 52 MB forward output and input gradient,
     /// more than four times any L2, of 80x80 images whose panels of 48 positions also span the two images (those
     /// go through the gathered tile, not streamed), against the GEMM.
