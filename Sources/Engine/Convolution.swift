@@ -462,11 +462,16 @@ public enum Convolution {
 }
 
 /// The weight's side of the unfolded GEMMs: `rows` x `depth`, packed for the pointwise products when its rows fill
-/// their register tiles and it fits in L2 beside a panel, multiplied by OpenBLAS otherwise. The products read the
-/// unfolded images in place where OpenBLAS packs them again: alternating in one process, ResNet-20's strided
-/// layers ran 41-51 GFLOP/s against 28-50 forward (the input gradient about even), ResNet-50's 128-channel one
-/// 76-93 against 86. With larger weights, which stream from L3 for every panel, ResNet-50's 256- and 512-channel
-/// strided layers ran at or below OpenBLAS (forward 67-100 against 79-91, input gradient 66-94 against 88-111). (The weight gradient, whose result is the weight's shape, stays with OpenBLAS.)
+/// their register tiles and it fits in L2 beside a panel, or when OpenBLAS runs its AVX2 kernels (on an AVX-512 CPU
+/// they may be all it knows, or all `OPENBLAS_CORETYPE` allows), multiplied by OpenBLAS otherwise. The products
+/// read the unfolded images in place where OpenBLAS packs them again: alternating in one process, ResNet-20's
+/// strided layers ran 41-51 GFLOP/s against 28-50 forward (the input gradient about even), ResNet-50's 128-channel
+/// one 76-93 against 86 (Sapphire Rapids, OpenBLAS's Cooperlake kernels). A weight larger than a block of the
+/// products is taken a block of rows at a time over all the panels. ResNet-50's strided 1x1 layers with 512 and
+/// 1024 input channels, Zen 5, calls alternating in one process: forward 174-184 against 107 GFLOP/s with OpenBLAS's
+/// Haswell kernels, input gradient 162-173 against 97-105; OpenBLAS's SkylakeX kernels ran 188-197 and the products
+/// 178-196, so with AVX-512 kernels OpenBLAS keeps these. (The weight gradient takes `PointwiseWeightGradient` where
+/// it applies.)
 struct ProductWeight {
     let rows: Int, depth: Int
     /// Whether the rows are the weight's columns: the weight (depth, rows) is used transposed.
@@ -477,7 +482,8 @@ struct ProductWeight {
         self.rows = rows
         self.depth = depth
         self.transposed = transposed
-        usesProducts = rows > 0 && rows % PointwiseConvolution.Product.tileRows == 0 && rows * depth <= 1 << 18
+        usesProducts = rows > 0 && rows % PointwiseConvolution.Product.tileRows == 0
+            && (rows * depth <= 1 << 18 || !BLAS.hasAVX512Kernels)
     }
 
     private func product(columns: Int) -> PointwiseConvolution.Product {
@@ -501,8 +507,9 @@ struct ProductWeight {
                   _ matrix: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>,
                   scratch: UnsafeMutablePointer<Float>) {
         if usesProducts {
+            let blocks = rows * depth * MemoryLayout<Float>.stride > PointwiseConvolution.Product.weightBlockBytes
             product(columns: columns).run(packed: packed, bias: nil, images: 1, source: matrix, sourceStride: 0,
-                                          target: target, targetStride: 0, scratch: scratch)
+                                          target: target, targetStride: 0, scratch: scratch, blocksWeight: blocks)
         } else {
             gemm(transposed ? .transposed : .none, .none, m: rows, n: columns, k: depth, a: weight,
                  b: matrix, c: target)

@@ -37,6 +37,10 @@ public enum BLAS {
         String(cString: openblas_get_config()).split(separator: " ").filter { $0 != String(cString: openblas_get_corename()) }
             .joined(separator: " ")
     }
+    /// Whether OpenBLAS runs its AVX-512 kernels (its SkylakeX family and the newer ones), about twice as fast as
+    /// its AVX2 ones on the same CPU.
+    static let hasAVX512Kernels = ["skylakex", "cooperlake", "sapphirerapids"]
+        .contains(String(cString: openblas_get_corename()).lowercased())
     /// The build and kernel OpenBLAS chose ("OpenBLAS 0.3.21 ... SkylakeX ...").
     public static var configuration: String {
         String(cString: openblas_get_config()) + " core=" + String(cString: openblas_get_corename())

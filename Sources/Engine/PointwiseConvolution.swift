@@ -82,6 +82,9 @@ enum PointwiseConvolution {
         /// Input channels that one pass of a streamed product may take instead: 256 x 3 vectors fill L1, but a
         /// target streamed in one pass is written without being read first.
         static let streamedChunk = 256
+        /// Bytes of packed weight that `blocksWeight` takes over a task's panels at a time: half of a Zen 5
+        /// core's L2.
+        static let weightBlockBytes = 512 << 10
 
         /// Rows of the register tiles on this CPU: a product's rows must be a multiple of them.
         static var tileRows: Int { CPUFeatures.hasAVX512 ? Tile8x3<SIMD16<Float>>.rows : Tile4x3<SIMD8<Float>>.rows }
@@ -112,11 +115,12 @@ enum PointwiseConvolution {
         /// output, not a scratch matrix) is streamed (`StreamingStores`) when it is large, one pass of up to
         /// `streamedChunk` input channels computes it (no sums are added to stored ones) and its rows are whole
         /// cache lines. The source's rows are `columns` apart unless `sourceRowStride` says otherwise; tap t reads
-        /// the source from `tapOffsets[t]` on (no offset for one tap).
+        /// the source from `tapOffsets[t]` on (no offset for one tap); `blocksWeight` as `Batch` says.
         func run(packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, images: Int,
                  source: UnsafePointer<Float>, sourceStride: Int, sourceRowStride: Int? = nil,
                  tapOffsets: UnsafeBufferPointer<Int>? = nil, target: UnsafeMutablePointer<Float>,
-                 targetStride: Int, scratch: UnsafeMutablePointer<Float>, mayStream: Bool = false) {
+                 targetStride: Int, scratch: UnsafeMutablePointer<Float>, mayStream: Bool = false,
+                 blocksWeight: Bool = false) {
             precondition(tapOffsets.map { $0.count == taps } ?? (taps == 1), "Product: \(taps) taps need their offsets")
             let streaming = mayStream && StreamingStores.pay(count: images * rows * columns)
                 && depth <= Self.streamedChunk && taps == 1 && Int(bitPattern: target) % 64 == 0 && columns % 16 == 0
@@ -126,7 +130,7 @@ enum PointwiseConvolution {
                 let batch = Batch(images: images, source: source, sourceStride: sourceStride,
                                   sourceRowStride: sourceRowStride ?? columns,
                                   tapOffsets: tapOffsets ?? UnsafeBufferPointer(zero), target: target,
-                                  targetStride: targetStride, streaming: streaming)
+                                  targetStride: targetStride, streaming: streaming, blocksWeight: blocksWeight)
                 run(packed: packed, bias: bias, batch: batch, scratch: scratch)
             }
         }
@@ -146,10 +150,15 @@ enum PointwiseConvolution {
             let perThread = (taps * depth + T.rows) * width
             // Each thread takes a run of panels; a position's sum is the same whichever tile computes it.
             let tasks = min(ComputeThreads.count, panels)
+            let blockRows = batch.blocksWeight
+                ? max(T.rows, Self.weightBlockBytes / (taps * depth * 4) / T.rows * T.rows) : rows
             ComputeThreads.forEach(tasks) { task, thread in
                 let gathered = scratch + thread * perThread
-                multiply(T.self, panels: panels * task / tasks..<panels * (task + 1) / tasks, batch: batch,
-                         packed: packed, bias: bias, gathered: gathered, tile: gathered + taps * depth * width)
+                for m in stride(from: 0, to: rows, by: blockRows) {
+                    multiply(T.self, panels: panels * task / tasks..<panels * (task + 1) / tasks,
+                             rows: m..<min(m + blockRows, rows), batch: batch, packed: packed, bias: bias,
+                             gathered: gathered, tile: gathered + taps * depth * width)
+                }
                 if batch.streaming { StreamingStores.fence() }
             }
         }
@@ -161,6 +170,11 @@ enum PointwiseConvolution {
             let tapOffsets: UnsafeBufferPointer<Int>
             let target: UnsafeMutablePointer<Float>, targetStride: Int
             let streaming: Bool
+            /// Whether the tiles go a block of `weightBlockBytes` of the weight's rows at a time over all the
+            /// task's panels, so that it is read from L2 rather than from L3 for every panel: a few panels of
+            /// many positions pay for it (the unfolded strided 1x1 layers), the batch's 7x7 images and the
+            /// products over phases, which read their panels again for every block, do not.
+            let blocksWeight: Bool
         }
 
         /// Calls body(image, column, count, offset) for the runs of one image's positions that make up the panel of
@@ -181,7 +195,8 @@ enum PointwiseConvolution {
         /// target = Σ_t A_t source_t (+ bias) for the panels of T.columns positions in `panels`, counted over the
         /// batch image after image. A panel inside one image is read and written in place; one that spans images or
         /// ends the batch is gathered (zero-padded), every tap's, first and its tile scattered back.
-        func multiply<T: PointwiseTile>(_: T.Type, panels: Range<Int>, batch b: Batch, packed: UnsafePointer<Float>,
+        func multiply<T: PointwiseTile>(_: T.Type, panels: Range<Int>, rows block: Range<Int>, batch b: Batch,
+                                        packed: UnsafePointer<Float>,
                                         bias: UnsafePointer<Float>?, gathered: UnsafeMutablePointer<Float>,
                                         tile: UnsafeMutablePointer<Float>) {
             let width = T.columns, lines = width / 16, rowStride = b.sourceRowStride
@@ -204,9 +219,9 @@ enum PointwiseConvolution {
                         for k0 in stride(from: 0, to: depth, by: chunkDepth) {
                             let chunk = min(chunkDepth, depth - k0), xk = x + offset + k0 * rowStride
                             let starts = tap == 0 && k0 == 0
-                            for m0 in stride(from: 0, to: rows, by: T.rows) {
+                            for m0 in stride(from: block.lowerBound, to: block.upperBound, by: T.rows) {
                                 // Tile t < lines asks for line t of the next panel's rows; the others for their own.
-                                let t = m0 / T.rows
+                                let t = (m0 - block.lowerBound) / T.rows
                                 let ahead = t < lines ? (next.map { $0 + offset + k0 * rowStride } ?? xk) + 16 * t : xk
                                 T.multiply(packed: weights + m0 * depth + k0 * T.rows, depth: chunk, source: xk,
                                            sourceStride: rowStride, ahead: ahead,
@@ -231,7 +246,7 @@ enum PointwiseConvolution {
                         for k in 0..<depth { (panel + k * width + filled).update(repeating: 0, count: width - filled) }
                     }
                 }
-                for m0 in stride(from: 0, to: rows, by: T.rows) {
+                for m0 in stride(from: block.lowerBound, to: block.upperBound, by: T.rows) {
                     for tap in 0..<taps {
                         T.multiply(packed: packed + tap * rows * depth + m0 * depth, depth: depth,
                                    source: gathered + tap * depth * width, sourceStride: width, ahead: nil,

@@ -142,6 +142,31 @@ import Testing
         }
     }
 
+    /// An unfolded convolution whose weight is larger than a block of the products (640 x 256 floats, 640 KB) is
+    /// taken a block of rows at a time (512 rows, then 128): forward and input gradient against the definition.
+    @Test func largeUnfoldedWeightsAreTakenInBlocks() {
+        let g = WindowGeometry(kernel: 1, stride: 2)
+        let inputShape = [2, 256, 10, 10], weightShape = [640, 256, 1, 1], outputShape = [2, 640, 5, 5]
+        let x = randomValues(Tensor.elementCount(inputShape), stream: 93)
+        let w = randomValues(Tensor.elementCount(weightShape), stream: 94)
+        let dy = randomValues(Tensor.elementCount(outputShape), stream: 95)
+        let expectedOutput = NaiveConvolution.forward(input: x, inputShape: inputShape, weight: w,
+                                                      weightShape: weightShape, bias: nil, geometry: g)
+        let expectedGradient = NaiveConvolution.backward(input: x, inputShape: inputShape, weight: w,
+                                                         weightShape: weightShape, outputGradient: dy,
+                                                         geometry: g).input
+        let y = Tensor(zeros: outputShape), dx = Tensor(zeros: inputShape)
+        Convolution.forward(input: tensor(inputShape, x), weight: tensor(weightShape, w), bias: nil, geometry: g,
+                            output: y, workspace: Workspace())
+        Convolution.backwardInput(outputGradient: tensor(outputShape, dy), weight: tensor(weightShape, w),
+                                  geometry: g, inputGradient: dx, workspace: Workspace())
+        let forwardError = Self.relativeError(y.scalars, expectedOutput)
+        let gradientError = Self.relativeError(dx.scalars, expectedGradient)
+        print("unfolded weight in blocks: forward \(forwardError), input gradient \(gradientError)")
+        #expect(forwardError <= Self.tolerance && gradientError <= Self.tolerance,
+                "forward \(forwardError), input gradient \(gradientError)")
+    }
+
     /// Outputs larger than the caches are streamed (`StreamingStores`): a 52 MB forward output and input gradient,
     /// more than four times any L2, of 80x80 images whose panels of 48 positions also span the two images (those
     /// go through the gathered tile, not streamed), against the GEMM.
