@@ -28,16 +28,17 @@ import CCacheHints
 enum PointwiseConvolution {
     /// Whether these kernels compute this pass: a pointwise geometry, the forward pass or the input gradient, and
     /// the rows of the product (output channels forward, input channels for the gradient) in whole tiles; the weight
-    /// gradient where `PointwiseWeightGradient` applies. Where they
-    /// apply they beat the GEMM, measured one layer at a time on ResNet-50's shapes at batch 16 (Sapphire Rapids,
-    /// OpenBLAS Cooperlake kernels, GFLOP/s): forward and input gradient 104-132 against 72-94 at 28x28, 113-149
-    /// against 94-109 at 14x14, 98-141 against 72-125 at 7x7; at 56x56 both reach 80-105, bound by memory.
+    /// gradient where `PointwiseWeightGradient` applies. Where they apply they beat the GEMM, measured one layer at
+    /// a time on ResNet-50's shapes at batch 16 (Sapphire Rapids, OpenBLAS Cooperlake kernels, GFLOP/s): forward and
+    /// input gradient 104-132 against 72-94 at 28x28, 113-149 against 94-109 at 14x14, 98-141 against 72-125 at 7x7;
+    /// at 56x56 both reach 80-105, bound by memory.
     static func applies(_ pass: Convolution.Pass, to g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
         let rows = Product.tileRows
         switch pass {
         case .forward: return g.isPointwise && s.outputChannels % rows == 0
         case .inputGradient: return g.isPointwise && s.channels % rows == 0
-        case .weightGradient: return g.isPointwise && PointwiseWeightGradient.applies(rows: s.outputChannels, depth: s.channels)
+        case .weightGradient:
+            return g.isPointwise && PointwiseWeightGradient.applies(rows: s.outputChannels, depth: s.channels)
         }
     }
 

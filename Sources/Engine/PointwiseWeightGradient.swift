@@ -10,9 +10,14 @@ import CCacheHints
 /// read in place from their rows, for 16 FMAs. The positions run over the whole batch, image after image, so that
 /// 14x14 and 7x7 images fill the chunks. Each task owns a block of 64 columns of dW and a range of its rows, so
 /// every element is summed by one task in the order of the positions: the result does not depend on the threads.
+/// The unfolded convolutions (strided, and 3x3 ones at 512 channels) take it too, on their unfolded groups.
 ///
-/// OpenBLAS 0.3.21 runs these at 97-117 GFLOP/s with its Haswell kernels (which the environment may force:
-/// `OPENBLAS_CORETYPE`) and 153-218 with its SkylakeX ones, on ResNet-50's 1x1 layers at batch 16 on Zen 5.
+/// The rows of both operands lie an image's positions apart, too many streams for the hardware prefetchers: the
+/// transpose asks for the next chunk's line of each input row, and each tile for the next chunk's lines of its 4
+/// output-gradient rows, into L2. ResNet-50's 1x1 layers at batch 16, Zen 5, one thread, calls alternating in one
+/// process (GFLOP/s): 77-194 without those prefetches, 166-210 with them; OpenBLAS 0.3.21 ran them at 91-117 with
+/// its Haswell kernels (which the environment may force: `OPENBLAS_CORETYPE`) and 138-210 with its SkylakeX ones,
+/// which were faster only at 14x14 (202-205 against 164-180). On two threads 305-434 against Haswell's 175-222.
 enum PointwiseWeightGradient {
     /// Input channels per panel: 4 vectors of 16.
     static let panelChannels = 64
@@ -124,7 +129,8 @@ enum PointwiseWeightGradient {
         }
     }
 
-    /// dw[i, 0..<64] += Σ_runs Σ_j gradient[run.gradient + i * gradientRowStride + j] * panel[run.panelRow + j, 0..<64]
+    /// dw[i, 0..<64] += Σ_runs Σ_j gradient[run.gradient + i * gradientRowStride + j]
+    ///                              * panel[run.panelRow + j, 0..<64]
     /// for the tile's 4 rows i (rows `rowStride` apart).
     @inline(__always)
     static func multiply(runs: UnsafeBufferPointer<Run>, gradient: UnsafePointer<Float>, gradientRowStride: Int,
