@@ -1,3 +1,4 @@
+import CCacheHints
 /// Winograd's minimal filtering F(4x4, 3x3) for 3x3 convolutions at stride 1: the forward pass, the input gradient
 /// (the same convolution of the output gradient with the kernel flipped and its channels exchanged) and the weight
 /// gradient (the forward pass's adjoint, summed over the tiles in the transformed domain).
@@ -342,11 +343,22 @@ enum WinogradConvolution {
 
         /// Rows [firstRow, firstRow + rows) of `lanes` planes of height x width (starting at `planes`, one plane
         /// apart) as `stagedWidth` vectors per row, one per position across the planes: the row's values from
-        /// position `left` on, zeros before and after them and in the rows past the planes' edges.
+        /// position `left` on, zeros before and after them and in the rows past the planes' edges. It asks for the
+        /// rows that the next tile row adds (the planes' rows lie a plane apart, 16 streams that the hardware
+        /// prefetchers do not follow): ResNet-20 steps, calls alternating in one process, Zen 5, 1.04-1.07x on one
+        /// thread, 1.04x on two; ResNet-50's 0.98-1.01x (its 28x28 weight gradient 1.06-1.10x).
         func stage<V: WinogradVector>(_: V.Type, planes: UnsafePointer<Float>, height: Int, width: Int,
                                       firstRow: Int, rows: Int, left: Int, stagedWidth: Int,
                                       into staged: UnsafeMutablePointer<Float>) {
             let lanes = V.scalarCount, rowCount = stagedWidth * lanes, visible = min(width, stagedWidth - left)
+            // The 4 rows that the next tile row adds, one line at a time in every plane.
+            let next = max(0, firstRow + rows), nextEnd = min(height, firstRow + rows + 4)
+            for y in stride(from: next, to: nextEnd, by: 1) {
+                for l in 0..<lanes {
+                    let row = planes + (l * height + y) * width
+                    for x in stride(from: 0, to: width, by: 16) { dtrain_prefetch(row + x) }
+                }
+            }
             withUnsafeTemporaryAllocation(of: V.self, capacity: lanes) { buffer in
                 let square = buffer.baseAddress!
                 for r in 0..<rows {
