@@ -1,4 +1,5 @@
 import CCacheHints
+
 /// Winograd's minimal filtering F(4x4, 3x3) for 3x3 convolutions at stride 1: the forward pass, the input gradient
 /// (the same convolution of the output gradient with the kernel flipped and its channels exchanged) and the weight
 /// gradient (the forward pass's adjoint, summed over the tiles in the transformed domain).
