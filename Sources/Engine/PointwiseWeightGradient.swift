@@ -59,7 +59,8 @@ enum PointwiseWeightGradient {
                            scratch: UnsafeMutablePointer<Float>) {
         precondition(applies(rows: a.rows, depth: a.depth), "PointwiseWeightGradient: \(a.rows)x\(a.depth)")
         let columnBlocks = a.depth / panelChannels, rowTiles = a.rows / tileRows
-        // Enough tasks for every thread: column blocks first, then ranges of rows within them.
+        // Enough tasks for every thread: column blocks first, then ranges of rows within them (which each transpose
+        // the block's panels: a 64-channel input on two threads is transposed twice, a copy beside the products).
         let rowSplits = min(rowTiles, max(1, (ComputeThreads.count + columnBlocks - 1) / columnBlocks))
         ComputeThreads.forEach(columnBlocks * rowSplits) { task, thread in
             let block = task / rowSplits, split = task % rowSplits
@@ -136,7 +137,7 @@ enum PointwiseWeightGradient {
     static func multiply(runs: UnsafeBufferPointer<Run>, gradient: UnsafePointer<Float>, gradientRowStride: Int,
                          panel: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, rowStride: Int) {
         typealias V = SIMD16<Float>
-        var s = FourRowSums4<V>()
+        var s = FourByFourSums<V>()
         let r = gradientRowStride
         // The next chunk's lines of the tile's rows, one per position while they last (4 rows x 6 lines).
         let ahead = gradient + runs[0].gradient + chunk
@@ -157,7 +158,7 @@ enum PointwiseWeightGradient {
 }
 
 /// The sums of 4 rows x 4 vectors, named one by one so that LLVM keeps them in registers.
-struct FourRowSums4<V: SIMD> where V.Scalar == Float {
+private struct FourByFourSums<V: SIMD> where V.Scalar == Float {
     var a0 = V(), a1 = V(), a2 = V(), a3 = V(), b0 = V(), b1 = V(), b2 = V(), b3 = V()
     var c0 = V(), c1 = V(), c2 = V(), c3 = V(), e0 = V(), e1 = V(), e2 = V(), e3 = V()
 
