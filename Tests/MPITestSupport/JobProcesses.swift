@@ -39,6 +39,17 @@ public enum JobProcesses {
         return state != "Z"
     }
 
+    /// Those of `pids` still live after up to `grace`: a rank killed as mpirun ends may take a few milliseconds to
+    /// exit (freeing its memory) after mpirun itself has gone, while a rank left behind stays.
+    public static func stillRunning(_ pids: [pid_t], after grace: Duration) -> [pid_t] {
+        let deadline = ContinuousClock.now + grace
+        while pids.contains(where: isRunning) && ContinuousClock.now < deadline { usleep(10_000) }
+        return pids.filter(isRunning)
+    }
+
+    /// The state letter of `pid` in /proc ("R", "S", "T" for stopped, ...), "" once it has gone.
+    public static func state(of pid: pid_t) -> String { statFields(pid)?.first.map(String.init) ?? "" }
+
     /// The command line of `pid`, its arguments joined by spaces ("" once it has ended).
     public static func commandLine(of pid: pid_t) -> String {
         guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return "" }

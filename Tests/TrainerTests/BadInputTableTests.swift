@@ -251,8 +251,9 @@ import Trainer
         #expect(warning.contains("rank 1 (host ") && warning.contains("pid \(stalled))"), "\(result.stdout)\n\(result.stderr)")
         #expect(result.status == 4, "\(result.stderr)")
         #expect(seconds < 3 + 10)
-        let left = ranks.values.filter(JobProcesses.isRunning)
-        #expect(left.isEmpty, "ranks still running after mpirun ended: \(left)")
+        let left = JobProcesses.stillRunning(Array(ranks.values), after: .seconds(5))
+        let states = left.map { "\($0) (state \(JobProcesses.state(of: $0)))" }
+        #expect(left.isEmpty, "ranks still running 5 s after mpirun ended: \(states)")
     }
 
     static let stallInput = "rank 1 stopped with SIGSTOP (`comm.stall_warning_seconds=1`, `comm.stall_timeout_seconds=3`)"
