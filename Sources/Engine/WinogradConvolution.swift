@@ -226,12 +226,20 @@ enum WinogradConvolution {
             let lanes = V.scalarCount, channelBlocks = channels / lanes
             let v = scratch + layout.inputsOffset
             let staged = scratch + layout.stagedOffset, temporary = scratch + layout.temporaryOffset
-            for (k, row) in tileRows.enumerated() {
-                let n = row / tilesHigh, ty = row % tilesHigh
-                for cb in 0..<channelBlocks {
-                    stage(V.self, planes: source + (n * channels + cb * lanes) * height * width, height: height,
-                          width: width, firstRow: 4 * ty - top, rows: 6, left: left, stagedWidth: stagedWidth,
-                          into: staged)
+            let rowCount = stagedWidth * lanes
+            for cb in 0..<channelBlocks {
+                for (k, row) in tileRows.enumerated() {
+                    let n = row / tilesHigh, ty = row % tilesHigh
+                    let planes = source + (n * channels + cb * lanes) * height * width
+                    // A tile row's 6 input rows overlap the previous one's by 2: those are moved, not staged again.
+                    if k > 0 && ty > 0 {
+                        staged.update(from: staged + 4 * rowCount, count: 2 * rowCount)
+                        stage(V.self, planes: planes, height: height, width: width, firstRow: 4 * ty - top + 2,
+                              rows: 4, left: left, stagedWidth: stagedWidth, into: staged + 2 * rowCount)
+                    } else {
+                        stage(V.self, planes: planes, height: height, width: width, firstRow: 4 * ty - top, rows: 6,
+                              left: left, stagedWidth: stagedWidth, into: staged)
+                    }
                     for tx in 0..<tilesWide {
                         Transform.input(V.self, staged + 4 * tx * lanes, rowStride: stagedWidth * lanes,
                                         temporary: temporary,
