@@ -309,11 +309,19 @@ public enum Convolution {
                                  geometry: geometry, weightGradient: unfoldedWeight, inputGradient: unfoldedInput,
                                  workspace: workspace, imagesPerGroup: method.imagesPerGroup)
             }
+            // Both gradients by Winograd at padding 1 take one sweep over the output gradient.
+            var fusedInputGradient: (weight: Tensor, target: Tensor)?
+            if weightKernels == .winograd && inputKernels == .winograd,
+               WinogradConvolution.fusesBackward(geometry, sizes: s), input != nil, weightGradient != nil,
+               let inputGradient, let weight {
+                fusedInputGradient = (weight, inputGradient)
+            }
             if let weightGradient, let input {
                 switch weightKernels {
                 case .winograd:
                     WinogradConvolution.backwardWeight(input: input, outputGradient: outputGradient,
-                                                       geometry: geometry, weightGradient: weightGradient, sizes: s,
+                                                       geometry: geometry, weightGradient: weightGradient,
+                                                       inputGradient: fusedInputGradient, sizes: s,
                                                        workspace: workspace)
                 case .direct:
                     DirectConvolution.backwardWeight(input: input, outputGradient: outputGradient, geometry: geometry,
@@ -324,7 +332,7 @@ public enum Convolution {
                 case .phased, .unfolded: break
                 }
             }
-            if let inputGradient, let weight {
+            if let inputGradient, let weight, fusedInputGradient == nil {
                 switch inputKernels {
                 case .winograd:
                     WinogradConvolution.backwardInput(outputGradient: outputGradient, weight: weight,

@@ -103,26 +103,62 @@ import Testing
         #expect(winograd <= Self.tolerance, "weight gradient \(c): \(winograd), direct \(direct)")
     }
 
+    /// At padding 1 both gradients are computed in one sweep over the output gradient (`Convolution.backward`):
+    /// the input gradient is the separate pass's to the bit (the same arithmetic on the same staged values), the
+    /// weight gradient matches the definition.
+    @Test(arguments: cases.filter { $0.padding == 1 })
+    func bothGradientsInOneSweepMatchTheSeparatePasses(_ c: Case) {
+        let inputShape = [c.batch, c.channels, c.height, c.width], weightShape = [c.outputs, c.channels, 3, 3]
+        let outputShape = [c.batch, c.outputs, c.height, c.width]
+        let x = randomValues(Tensor.elementCount(inputShape), stream: 70)
+        let w = randomValues(Tensor.elementCount(weightShape), stream: 71)
+        let dy = randomValues(Tensor.elementCount(outputShape), stream: 72)
+        let expected = NaiveConvolution.backward(input: x, inputShape: inputShape, weight: w, weightShape: weightShape,
+                                                 outputGradient: dy, geometry: c.geometry)
+        let dx = Tensor(zeros: inputShape), dw = Tensor(zeros: weightShape), separate = Tensor(zeros: inputShape)
+        dx.fill(.nan)
+        dw.fill(1)  // accumulated
+        Convolution.backward(input: tensor(inputShape, x), outputGradient: tensor(outputShape, dy),
+                             weight: tensor(weightShape, w), geometry: c.geometry, weightGradient: dw,
+                             biasGradient: nil, inputGradient: dx, workspace: Workspace(), method: .winograd)
+        Convolution.backwardInput(outputGradient: tensor(outputShape, dy), weight: tensor(weightShape, w),
+                                  geometry: c.geometry, inputGradient: separate, workspace: Workspace(),
+                                  method: .winograd)
+        let weightError = Self.relativeError(dw.scalars, expected.weight.map { $0 + 1 })
+        print("winograd fused backward \(c): weight gradient \(weightError)")
+        #expect(dx.scalars == separate.scalars, "input gradient \(c) differs from the separate pass's")
+        #expect(weightError <= Self.tolerance, "weight gradient \(c): \(weightError)")
+    }
+
     /// Outputs larger than the caches are streamed (`StreamingStores`): a 42 MB forward output and input gradient,
-    /// more than four times any L2, against the direct kernels.
+    /// more than four times any L2, against the direct kernels; the input gradient of the separate pass and of the
+    /// one computed with the weight gradient.
     @Test func largeOutputsAreStreamedCorrectly() {
         let shape = [2, 16, 576, 576], weightShape = [16, 16, 3, 3], geometry = WindowGeometry(kernel: 3, padding: 1)
         let x = randomValues(Tensor.elementCount(shape), stream: 67), dy = randomValues(x.count, stream: 68)
         let w = randomValues(Tensor.elementCount(weightShape), stream: 69)
-        func results(_ method: Convolution.Method) -> (output: [Float], inputGradient: [Float]) {
-            let y = Tensor(zeros: shape), dx = Tensor(zeros: shape)
+        func results(_ method: Convolution.Method) -> (output: [Float], inputGradient: [Float], fused: [Float]) {
+            let y = Tensor(zeros: shape), dx = Tensor(zeros: shape), fused = Tensor(zeros: shape)
             y.fill(.nan)
             dx.fill(.nan)
+            fused.fill(.nan)
             Convolution.forward(input: tensor(shape, x), weight: tensor(weightShape, w), bias: nil, geometry: geometry,
                                 output: y, workspace: Workspace(), method: method)
             Convolution.backwardInput(outputGradient: tensor(shape, dy), weight: tensor(weightShape, w),
                                       geometry: geometry, inputGradient: dx, workspace: Workspace(), method: method)
-            return (y.scalars, dx.scalars)
+            Convolution.backward(input: tensor(shape, x), outputGradient: tensor(shape, dy),
+                                 weight: tensor(weightShape, w), geometry: geometry,
+                                 weightGradient: Tensor(zeros: weightShape), biasGradient: nil, inputGradient: fused,
+                                 workspace: Workspace(), method: method)
+            return (y.scalars, dx.scalars, fused.scalars)
         }
         let winograd = results(.winograd), direct = results(.direct)
         let forward = Self.relativeError(winograd.output, direct.output.map(Double.init))
         let input = Self.relativeError(winograd.inputGradient, direct.inputGradient.map(Double.init))
-        print("streamed winograd forward \(forward), input gradient \(input) from the direct kernels'")
-        #expect(forward <= Self.tolerance && input <= Self.tolerance, "forward \(forward), input gradient \(input)")
+        let fused = Self.relativeError(winograd.fused, direct.inputGradient.map(Double.init))
+        print("streamed winograd forward \(forward), input gradient \(input), with the weight gradient \(fused) "
+              + "from the direct kernels'")
+        #expect(forward <= Self.tolerance && input <= Self.tolerance && fused <= Self.tolerance,
+                "forward \(forward), input gradient \(input), with the weight gradient \(fused)")
     }
 }
