@@ -58,16 +58,19 @@ enum WinogradConvolution {
     }
 
     /// weightGradient += the gradient of the loss with respect to the weight; given `inputGradient` (and its
-    /// weight), also the input gradient, in the same sweep over the tiles (padding 1).
+    /// weight), also the input gradient, in the same sweep over the tiles, where `fusesBackward` holds. There the
+    /// blocks leave room for the input gradient's buffers either way, so that the weight gradient's sums, and so
+    /// its bits, do not depend on whether the input gradient is computed with it (a profiled step computes them
+    /// apart).
     static func backwardWeight(input: Tensor, outputGradient: Tensor, geometry g: WindowGeometry,
                                weightGradient: Tensor, inputGradient: (weight: Tensor, target: Tensor)? = nil,
                                sizes s: Convolution.Sizes, workspace: Workspace) {
-        precondition(inputGradient == nil || (g.paddingHeight == 1 && g.paddingWidth == 1),
-                     "Winograd: a fused backward needs padding 1")
+        let fuses = fusesBackward(g, sizes: s)
+        precondition(inputGradient == nil || fuses, "Winograd: the input gradient of \(g) is computed apart")
         Problem(sizes: s, geometry: g).accumulateWeightGradient(
             input: input.pointer, outputGradient: outputGradient.pointer, weightGradient: weightGradient.pointer,
             inputGradient: inputGradient.map { .init(weight: $0.weight.pointer, target: $0.target.pointer) },
-            workspace: workspace)
+            roomForInputGradient: fuses, workspace: workspace)
     }
 
     /// Whether the weight gradient and the input gradient are computed in one sweep: at padding 1 the input
@@ -311,18 +314,18 @@ enum WinogradConvolution {
         ///
         /// With `inputGradient` (padding 1, so that the input gradient's tiles are the same tiles), each block's input
         /// gradient is computed in the same sweep: the output gradient's rows are staged once for both passes, and
-        /// read from memory once.
+        /// read from memory once. `roomForInputGradient` (implied by `inputGradient`) sizes the blocks for that.
         func accumulateWeightGradient(input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
                                       weightGradient: UnsafeMutablePointer<Float>, inputGradient: InputGradient?,
-                                      workspace: Workspace) {
+                                      roomForInputGradient: Bool, workspace: Workspace) {
             if CPUFeatures.hasAVX512 {
                 accumulateWeightGradient(SIMD16<Float>.self, input: input, outputGradient: outputGradient,
                                          weightGradient: weightGradient, inputGradient: inputGradient,
-                                         workspace: workspace)
+                                         roomForInputGradient: roomForInputGradient, workspace: workspace)
             } else {
                 accumulateWeightGradient(SIMD8<Float>.self, input: input, outputGradient: outputGradient,
                                          weightGradient: weightGradient, inputGradient: inputGradient,
-                                         workspace: workspace)
+                                         roomForInputGradient: roomForInputGradient, workspace: workspace)
             }
         }
 
@@ -340,11 +343,13 @@ enum WinogradConvolution {
         func accumulateWeightGradient<V: WinogradVector>(_: V.Type, input: UnsafePointer<Float>,
                                                          outputGradient: UnsafePointer<Float>,
                                                          weightGradient: UnsafeMutablePointer<Float>,
-                                                         inputGradient: InputGradient?, workspace: Workspace) {
+                                                         inputGradient: InputGradient?, roomForInputGradient: Bool,
+                                                         workspace: Workspace) {
             precondition(inputGradient == nil || (top == 1 && left == 1), "Winograd: a fused backward needs padding 1")
             let lanes = V.scalarCount, channelBlocks = channels / lanes, outputBlocks = outputs / lanes
             // Fused, a block holds the output gradient's transformed inputs and its A dY Aᵀ at once.
-            let (layout, rowsPerBlock) = blockLayout(V.self, extraPerTile: inputGradient == nil ? 0 : outputs)
+            let fused = inputGradient != nil || roomForInputGradient
+            let (layout, rowsPerBlock) = blockLayout(V.self, extraPerTile: fused ? outputs : 0)
             let adjoint = adjoint
             let adjointLayout = BlockLayout(lanes: lanes, tiles: layout.tiles, channels: outputs, outputs: channels,
                                             stagedWidth: stagedWidth, outputPositions: 4 * width)

@@ -104,8 +104,8 @@ import Testing
     }
 
     /// At padding 1 both gradients are computed in one sweep over the output gradient (`Convolution.backward`):
-    /// the input gradient is the separate pass's to the bit (the same arithmetic on the same staged values), the
-    /// weight gradient matches the definition.
+    /// both are the separate passes' to the bit (the same arithmetic on the same staged values, summed over the
+    /// same blocks), and the weight gradient matches the definition.
     @Test(arguments: cases.filter { $0.padding == 1 })
     func bothGradientsInOneSweepMatchTheSeparatePasses(_ c: Case) {
         let inputShape = [c.batch, c.channels, c.height, c.width], weightShape = [c.outputs, c.channels, 3, 3]
@@ -115,18 +115,24 @@ import Testing
         let dy = randomValues(Tensor.elementCount(outputShape), stream: 72)
         let expected = NaiveConvolution.backward(input: x, inputShape: inputShape, weight: w, weightShape: weightShape,
                                                  outputGradient: dy, geometry: c.geometry)
-        let dx = Tensor(zeros: inputShape), dw = Tensor(zeros: weightShape), separate = Tensor(zeros: inputShape)
+        let dx = Tensor(zeros: inputShape), dw = Tensor(zeros: weightShape)
+        let separateInput = Tensor(zeros: inputShape), separateWeight = Tensor(zeros: weightShape)
         dx.fill(.nan)
         dw.fill(1)  // accumulated
+        separateWeight.fill(1)
         Convolution.backward(input: tensor(inputShape, x), outputGradient: tensor(outputShape, dy),
                              weight: tensor(weightShape, w), geometry: c.geometry, weightGradient: dw,
                              biasGradient: nil, inputGradient: dx, workspace: Workspace(), method: .winograd)
         Convolution.backwardInput(outputGradient: tensor(outputShape, dy), weight: tensor(weightShape, w),
-                                  geometry: c.geometry, inputGradient: separate, workspace: Workspace(),
+                                  geometry: c.geometry, inputGradient: separateInput, workspace: Workspace(),
                                   method: .winograd)
+        Convolution.backwardWeight(input: tensor(inputShape, x), outputGradient: tensor(outputShape, dy),
+                                   geometry: c.geometry, weightGradient: separateWeight, biasGradient: nil,
+                                   workspace: Workspace(), method: .winograd)
         let weightError = Self.relativeError(dw.scalars, expected.weight.map { $0 + 1 })
         print("winograd fused backward \(c): weight gradient \(weightError)")
-        #expect(dx.scalars == separate.scalars, "input gradient \(c) differs from the separate pass's")
+        #expect(dx.scalars == separateInput.scalars, "input gradient \(c) differs from the separate pass's")
+        #expect(dw.scalars == separateWeight.scalars, "weight gradient \(c) differs from the separate pass's")
         #expect(weightError <= Self.tolerance, "weight gradient \(c): \(weightError)")
     }
 
