@@ -6,7 +6,8 @@
 # Each run is MODEL:THREADS. Every round runs, for every run, dtrain-benchmark, PyTorch out of the box, and PyTorch
 # at its best (tcmalloc preloaded and channels_last), one after the other, so that the machine's drift touches all
 # three alike. The table gives the median images/s with the range over the rounds, peak resident memory, and the
-# ratio of dtrain to PyTorch at its best. PyTorch (the CPU-only wheel, pinned) goes into a venv under .build; it is
+# ratio of dtrain to PyTorch at its best, taken within each round (the machine's drift between rounds cancels):
+# its median with the range over the rounds. PyTorch (the CPU-only wheel, pinned) goes into a venv under .build; it is
 # needed by this script only, never by the build or the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,9 +32,8 @@ if ! "$venv/bin/python" -c "import torch, numpy" 2>/dev/null; then
     # The +cpu build: an unpinned `pip install torch` pulls the CUDA libraries.
     "$venv/bin/pip" install --quiet torch==2.13.0+cpu numpy
 fi
-if [ ! -x .build/release/dtrain-benchmark ]; then
-    swift build -c release --product dtrain-benchmark
-fi
+# Always: a benchmark older than the sources would measure old code.
+swift build -c release --product dtrain-benchmark
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
@@ -62,17 +62,18 @@ runs = []
 for r in rows:
     if (r["model"], r["threads"]) not in runs:
         runs.append((r["model"], r["threads"]))
-print("| model | batch | threads | dtrain img/s | PyTorch img/s | PyTorch best img/s | dtrain / best "
+print("| model | batch | threads | dtrain img/s | PyTorch img/s | PyTorch best img/s | dtrain / best, per round "
       "| dtrain % of FP32 peak | peak RSS MB dtrain / PyTorch best |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for model, threads in runs:
     ours, plain, best = (pick(e, model, threads, "images_per_second") for e in ("dtrain", "pytorch", "pytorch-best"))
     batch = pick("dtrain", model, threads, "batch")[0]
     digits = 1 if statistics.median(ours) < 100 else 0
+    ratios = [o / b for o, b in zip(ours, best)]
     fraction = [100 * g / p for g, p in zip(pick("dtrain", model, threads, "gflops"),
                                             pick("dtrain", model, threads, "peak_gflops"))]
     print(f"| {model} | {batch} | {threads} | {cell(ours, digits)} | {cell(plain, digits)} | {cell(best, digits)} "
-          f"| {statistics.median(ours) / statistics.median(best):.2f}x | {cell(fraction, 1)} "
+          f"| {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}x) | {cell(fraction, 1)} "
           f"| {statistics.median(pick('dtrain', model, threads, 'peak_rss_mb')):,.0f} / "
           f"{statistics.median(pick('pytorch-best', model, threads, 'peak_rss_mb')):,.0f} |")
 PYTHON

@@ -345,7 +345,6 @@ enum WinogradConvolution {
                                                          weightGradient: UnsafeMutablePointer<Float>,
                                                          inputGradient: InputGradient?, roomForInputGradient: Bool,
                                                          workspace: Workspace) {
-            precondition(inputGradient == nil || (top == 1 && left == 1), "Winograd: a fused backward needs padding 1")
             let lanes = V.scalarCount, channelBlocks = channels / lanes, outputBlocks = outputs / lanes
             // Fused, a block holds the output gradient's transformed inputs and its A dY Aᵀ at once.
             let fused = inputGradient != nil || roomForInputGradient
