@@ -309,7 +309,7 @@ public enum Convolution {
                                  geometry: geometry, weightGradient: unfoldedWeight, inputGradient: unfoldedInput,
                                  workspace: workspace, imagesPerGroup: method.imagesPerGroup)
             }
-            // Both gradients by Winograd at padding 1 take one sweep over the output gradient.
+            // Both gradients by Winograd take one sweep over the output gradient where `fusesBackward` holds.
             var fusedInputGradient: (weight: Tensor, target: Tensor)?
             if weightKernels == .winograd && inputKernels == .winograd,
                WinogradConvolution.fusesBackward(geometry, sizes: s), input != nil, weightGradient != nil,

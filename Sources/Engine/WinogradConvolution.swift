@@ -75,8 +75,8 @@ enum WinogradConvolution {
 
     /// Whether the weight gradient and the input gradient are computed in one sweep: at padding 1 the input
     /// gradient's tiles are the weight gradient's, and its staged output gradient holds what the weight gradient
-    /// stages. Measured on one thread (Intel Xeon, alternating in one process): ResNet-20's layers 1.05-1.10x, 128
-    /// channels at 28x28 1.00-1.02x, 256 at 14x14 0.90-0.94x (each block then reads both U and the weight
+    /// stages. Measured on one thread (Intel Xeon, alternating in one process): ResNet-20's layers 1.05-1.09x, 64
+    /// channels at 56x56 1.01-1.03x, 128 at 28x28 0.99-1.02x, 256 at 14x14 0.90-0.94x (each block then reads both U and the weight
     /// gradient's sums, 9.4 MB each, from beyond L2).
     static func fusesBackward(_ g: WindowGeometry, sizes s: Convolution.Sizes) -> Bool {
         g.paddingHeight == 1 && g.paddingWidth == 1 && max(s.channels, s.outputChannels) <= 128
