@@ -88,6 +88,33 @@ public enum Elementwise {
         map(x, dy, dx, count: count, { x, dy in dy.replacing(with: 0, where: .!(x .> 0)) }, { x, dy in x > 0 ? dy : 0 })
     }
 
+    /// out = a + b where x > 0, else 0, in one pass: two gradients arriving at a ReLU's output summed and masked by
+    /// it, as `add` then `reluBackward` would give them. Out may alias a or b; otherwise a large one is written
+    /// around the caches.
+    public static func reluBackwardSum(input x: UnsafePointer<Float>, _ a: UnsafePointer<Float>,
+                                       _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
+        let streaming = StreamingStores.pay(count: count) && UnsafePointer(out) != a && UnsafePointer(out) != b
+        @inline(__always) func one(_ i: Int) { out[i] = x[i] > 0 ? a[i] + b[i] : 0 }
+        split(count) { start, end in
+            var i = start
+            while streaming && i < StreamingStores.alignedStart(out, from: start, end: end) {
+                one(i)
+                i += 1
+            }
+            while i + width <= end {
+                let sum = load(a, i) + load(b, i)
+                StreamingStores.store(sum.replacing(with: 0, where: .!(load(x, i) .> 0)), out + i,
+                                      streaming: streaming)
+                i += width
+            }
+            while i < end {
+                one(i)
+                i += 1
+            }
+            if streaming { StreamingStores.fence() }
+        }
+    }
+
     /// y = tanh(x), by the vectorised approximation of `FastMath.tanh` (relative error below 1e-6 everywhere).
     ///
     /// The tail goes through the same vector code, one lane used, so that an element's result does not depend on

@@ -34,6 +34,17 @@ import Testing
             Elementwise.reluBackward(input: $0, outputGradient: $1, inputGradient: $2, count: $3)
         }, zip(x, dy).map { $0 > 0 ? Double($1) : 0 }, absolute: 0, "relu backward")
 
+        let other = randomValues(count, stream: 3)
+        let sumMasked = zip(zip(x, dy), other).map { $0.0 > 0 ? Double($0.1 + $1) : 0 }
+        var out = [Float](repeating: .nan, count: count)
+        Elementwise.reluBackwardSum(input: x, dy, other, &out, count: count)
+        expectClose(out, sumMasked, absolute: 0, "relu backward of a sum")
+        var inPlace = dy
+        inPlace.withUnsafeMutableBufferPointer {
+            Elementwise.reluBackwardSum(input: x, $0.baseAddress!, other, $0.baseAddress!, count: count)
+        }
+        expectClose(inPlace, sumMasked, absolute: 0, "relu backward of a sum, in place")
+
         let tanhY = ElementwiseTests.unary(x) { Elementwise.tanh($0, $1, count: $2) }
         expectClose(tanhY, xd.map { Foundation.tanh($0) }, absolute: 0, relative: 1e-6, "tanh")
         expectClose(ElementwiseTests.binary(tanhY, dy) {

@@ -10,7 +10,9 @@ import Engine
 /// place and adds the shortcut (and the sum's ReLU) in its own pass (`BatchNorm.takeResidual`): a ResNet block then
 /// writes and reads one activation less. The backward pass keeps the graph's order, the sum's gradient
 /// (`BatchNorm.residualGradient`) at the sum and the batch norm's at the batch norm. The graph keeps both nodes, so
-/// names, parameter order and the profile's rows stay; the batch norm's row holds the time of both.
+/// names, parameter order and the profile's rows stay; the batch norm's row holds the time of both. Where the
+/// sum's output is read twice (the next block's convolution and shortcut), its ReLU masks the two arriving
+/// gradients in the pass that adds them (`accumulate`), whose time the profile counts outside the layers.
 public final class Model {
     /// The layers and their wiring.
     public let graph: Graph
@@ -31,6 +33,11 @@ public final class Model {
 
     private var outputGradients: [Tensor?]
     private var gradientIsOwned: [Bool]
+    /// For each node read by some entry, the input gradient that reaches it last in a backward pass: that of the
+    /// reader with the smallest index (backward runs in reverse), at the last input position holding the node.
+    private let lastArrivals: [(entry: Int, position: Int)?]
+    /// Whether a fused residual sum's gradient was masked by its ReLU as its last part arrived (`accumulate`).
+    private var maskedOnArrival: [Bool]
     /// The layers' shared scratch and tensor pool, which also holds the sums at residual branch points.
     private let memory: SharedMemory
     /// For each graph entry, the nodes it is the last to read (itself when nothing reads it), whose outputs a forward
@@ -145,6 +152,14 @@ public final class Model {
         self.lastReads = lastReads
         outputGradients = Array(repeating: nil, count: n)
         gradientIsOwned = Array(repeating: false, count: n)
+        maskedOnArrival = Array(repeating: false, count: n)
+        var lastArrivals = [(entry: Int, position: Int)?](repeating: nil, count: n)
+        for (index, entry) in graph.entries.enumerated().reversed() {
+            for (position, input) in entry.inputs.enumerated() where input.index >= 0 {
+                lastArrivals[input.index] = (index, position)
+            }
+        }
+        self.lastArrivals = lastArrivals
     }
 
     /// The residual sums (entry index to the batch norm's) whose first input only they read, a batch norm's output
@@ -259,6 +274,7 @@ public final class Model {
         for index in 0..<n {
             outputGradients[index] = nil
             gradientIsOwned[index] = false
+            maskedOnArrival[index] = false
         }
         outputGradients[n - 1] = outputGradient
         for index in stride(from: n - 1, through: 0, by: -1) {
@@ -274,7 +290,7 @@ public final class Model {
             func run() -> [Tensor] {
                 // A fused sum: one gradient for both inputs; the batch norm keeps its caches for its own entry.
                 if let fusedInto, let batchNorm = graph.entries[fusedInto].layer as? BatchNorm {
-                    let sumGradient = batchNorm.residualGradient(gradient)
+                    let sumGradient = maskedOnArrival[index] ? gradient : batchNorm.residualGradient(gradient)
                     return [sumGradient, sumGradient]
                 }
                 defer { entry.layer.releaseCaches() }
@@ -288,12 +304,14 @@ public final class Model {
             } else {
                 inputGradients = run()
             }
-            for (input, inputGradient) in zip(entry.inputs, inputGradients) where input.index >= 0 {
+            for (position, (input, inputGradient)) in zip(entry.inputs, inputGradients).enumerated()
+            where input.index >= 0 {
                 // The layer's own output gradient passed through (a plain sum, a reshape) or one tensor returned
                 // for both inputs is shared; any other input gradient is the node's alone.
                 let shared = inputGradient.storage === gradient.storage
                     || inputGradients.count { $0.storage === inputGradient.storage } > 1
-                accumulate(inputGradient, into: input.index, shared: shared)
+                let last = lastArrivals[input.index].map { $0 == (index, position) } ?? false
+                accumulate(inputGradient, into: input.index, shared: shared, last: last)
             }
             // Consumed: the pool may hand its buffer to the next layer once nothing else refers to it.
             outputGradients[index] = nil
@@ -301,11 +319,23 @@ public final class Model {
     }
 
     /// Adds a gradient arriving at node `index`; a node read by several layers (a residual branch point) sums them
-    /// in a tensor that is its alone, so that the next arrival can be added in place.
-    private func accumulate(_ gradient: Tensor, into index: Int, shared: Bool) {
+    /// in a tensor that is its alone, so that the next arrival can be added in place. The `last` one to arrive at
+    /// a fused residual sum whose ReLU masks its gradient is added and masked in one pass, which spares the sum's
+    /// step its own pass over the gradient (ResNet's block outputs, each read by the next block's convolution
+    /// and its shortcut).
+    private func accumulate(_ gradient: Tensor, into index: Int, shared: Bool, last: Bool) {
         guard let existing = outputGradients[index] else {
             outputGradients[index] = gradient
             gradientIsOwned[index] = !shared
+            return
+        }
+        if last, let normalized = fusedSums[index], let batchNorm = graph.entries[normalized].layer as? BatchNorm,
+           batchNorm.masksResidualGradient {
+            let sum = gradientIsOwned[index] ? existing : shared ? memory.pool.tensor(shape: gradient.shape) : gradient
+            batchNorm.residualGradient(of: existing, plus: gradient, into: sum)
+            outputGradients[index] = sum
+            gradientIsOwned[index] = true
+            maskedOnArrival[index] = true
             return
         }
         if gradientIsOwned[index] {

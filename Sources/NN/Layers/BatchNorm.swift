@@ -173,6 +173,20 @@ public final class BatchNorm: Layer {
         return masked
     }
 
+    /// Whether `residualGradient` masks the output gradient (the sum's ReLU is fused, and a training forward
+    /// kept the output).
+    public var masksResidualGradient: Bool { output != nil }
+
+    /// `residualGradient` of the output gradient a + b, written to `target` (which may be a or b) in one pass: the
+    /// two gradients arriving where the output is read twice (a ResNet block's output feeds the next block's
+    /// convolution and its shortcut) are summed and masked together. Only when `masksResidualGradient`.
+    public func residualGradient(of a: Tensor, plus b: Tensor, into target: Tensor) {
+        let output = output!
+        precondition(a.count == output.count && b.count == output.count && target.count == output.count,
+                     "BatchNorm.residualGradient: gradients \(a.shape), \(b.shape) for an output \(output.shape)")
+        Elementwise.reluBackwardSum(input: output.pointer, a.pointer, b.pointer, target.pointer, count: target.count)
+    }
+
     /// With a residual, `outputGradient` is the one `residualGradient` gave: it is masked already.
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> [Tensor] {
         let dy = outputGradient, x = input!
