@@ -14,7 +14,8 @@ public enum Convolution {
     /// How a convolution is computed.
     public enum Method: Sendable, Equatable {
         /// Each pass by whichever kernels are fastest for its sizes (`WinogradConvolution.isFaster`,
-        /// `PointwiseConvolution.applies`, `PhasedConvolution`, `DirectConvolution.isFaster`).
+        /// `PointwiseConvolution.applies`, `PointwiseWeightGradient.isFaster`, `PhasedConvolution`,
+        /// `DirectConvolution.isFaster`).
         case automatic
         /// im2col and GEMM over groups of `imagesPerGroup` images (nil: as many as `imagesPerGroup(_:requested:)`
         /// chooses).
@@ -37,7 +38,7 @@ public enum Convolution {
             switch self {
             case .automatic:
                 if winograd && WinogradConvolution.isFaster(pass, sizes: s) { return .winograd }
-                if pointwise { return .pointwise }
+                if pointwise && (pass != .weightGradient || PointwiseWeightGradient.isFaster) { return .pointwise }
                 let directIsFaster = direct && DirectConvolution.isFaster(pass, geometry: geometry, sizes: s)
                 // The products over phases beat the GEMM wherever they apply, and the direct input gradient; the
                 // strided forward kernels beat them up to 128 channels (`PhasedConvolution`).
@@ -307,7 +308,7 @@ public enum Convolution {
             if unfoldedWeight != nil || unfoldedInput != nil {
                 unfoldedBackward(sizes: s, input: input, outputGradient: outputGradient, weight: weight,
                                  geometry: geometry, weightGradient: unfoldedWeight, inputGradient: unfoldedInput,
-                                 workspace: workspace, imagesPerGroup: method.imagesPerGroup)
+                                 workspace: workspace, method: method)
             }
             // Both gradients by Winograd take one sweep over the output gradient where `fusesBackward` holds.
             var fusedInputGradient: (weight: Tensor, target: Tensor)?
@@ -365,7 +366,8 @@ public enum Convolution {
     /// depends on the number of threads but not on their timing.
     static func unfoldedBackward(sizes s: Sizes, input: Tensor?, outputGradient: Tensor, weight: Tensor?,
                                  geometry: WindowGeometry, weightGradient: Tensor?, inputGradient: Tensor?,
-                                 workspace: Workspace, imagesPerGroup requested: Int?) {
+                                 workspace: Workspace, method: Method) {
+        let requested = method.imagesPerGroup
         // A pointwise weight gradient alone reads each image in place for a GEMM of its own: gathering images into
         // copies for wider GEMMs measured slower (ResNet-50's 28x28 to 7x7 1x1 layers, alternating in one
         // process: 85-116 GFLOP/s grouped, 100-143 image by image).
@@ -375,8 +377,10 @@ public enum Convolution {
         let columnsCount = geometry.isPointwise && group == 1 ? 0 : s.patch * group * s.positions
         let gatheredCount = group == 1 ? 0 : s.outputChannels * group * s.positions
         let partialCount = weightGradient == nil ? 0 : s.outputChannels * s.patch
+        // The weight gradient's own product where it applies, unless the automatic choice prefers the GEMM.
         let ownProduct = weightGradient != nil
             && PointwiseWeightGradient.applies(rows: s.outputChannels, depth: s.patch)
+            && (method != .automatic || PointwiseWeightGradient.isFaster)
         let panelCount = ownProduct ? PointwiseWeightGradient.panelCount : 0
         // The input gradient's product: (C*kh*kw, O) = weightᵀ.
         let products = ProductWeight(rows: inputGradient == nil ? 0 : s.patch, depth: s.outputChannels, transposed: true)
