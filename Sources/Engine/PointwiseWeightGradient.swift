@@ -34,12 +34,12 @@ enum PointwiseWeightGradient {
 
     /// Whether the automatic choice takes this kernel where it applies, rather than OpenBLAS's GEMM: not on Intel
     /// CPUs. Its figures above are Zen 5's; on an Intel Xeon (family 6 model 167, AVX-512, OpenBLAS 0.3.21's
-    /// Cooperlake kernels; one thread, calls alternating in one process) the GEMM was faster on 11 of ResNet-50's
-    /// 13 weight-gradient shapes at batch 16: the 1x1 layers 0.92-1.39x its time (256 -> 64 channels at 56x56
-    /// 1.32-1.47x, 256 -> 1024 at 14x14 1.27-1.32x; only 64 -> 256 at 56x56 faster here, 0.86-0.94x), the strided
-    /// 1x1 layers 1.0-1.6x, the 3x3 ones at 512 channels 0.8-1.6x; the whole ResNet-50 step 1.04x (0.96-1.19x, 8
-    /// alternating pairs). A choice by vendor rather than by timing keeps a machine's results the same from run
-    /// to run.
+    /// Cooperlake kernels; one thread, calls alternating in one process, this kernel's time over the GEMM's, median
+    /// of 5-6 calls) the GEMM was faster on 9 of ResNet-50's 13 weight-gradient shapes at batch 16 and about even
+    /// on 3: the stride-1 1x1 layers 0.92-1.38x (256 -> 64 channels at 56x56 1.38x, 256 -> 1024 at 14x14 1.31x; 64
+    /// -> 256 at 56x56 the one slower, 0.92x), the strided 1x1 layers 1.02-1.59x, the 3x3 one at 512 channels
+    /// 1.22x; the whole ResNet-50 step 1.04x (0.96-1.19x, 8 alternating pairs). A choice by vendor rather than by
+    /// timing keeps a machine's results the same from run to run.
     static let isFaster = CPUFeatures.fields["vendor_id"] != "GenuineIntel"
 
     /// weightGradient += Σ_images outputGradient · inputᵀ.
