@@ -75,6 +75,31 @@ public enum Elementwise {
         }
     }
 
+    /// The ternary map out = f(x, a, b), written as the binary one writes.
+    @inline(__always)
+    static func map(_ x: UnsafePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                    _ out: UnsafeMutablePointer<Float>, count: Int, _ vector: (Vector, Vector, Vector) -> Vector,
+                    _ scalar: (Float, Float, Float) -> Float) {
+        let streaming = StreamingStores.pay(count: count)
+            && UnsafePointer(out) != x && UnsafePointer(out) != a && UnsafePointer(out) != b
+        split(count) { start, end in
+            var i = start
+            while streaming && i < StreamingStores.alignedStart(out, from: start, end: end) {
+                out[i] = scalar(x[i], a[i], b[i])
+                i += 1
+            }
+            while i + width <= end {
+                StreamingStores.store(vector(load(x, i), load(a, i), load(b, i)), out + i, streaming: streaming)
+                i += width
+            }
+            while i < end {
+                out[i] = scalar(x[i], a[i], b[i])
+                i += 1
+            }
+            if streaming { StreamingStores.fence() }
+        }
+    }
+
     // MARK: Activations
 
     /// y = max(x, 0); a NaN stays NaN, as in PyTorch, so that a diverging run shows in its activations.
@@ -89,30 +114,11 @@ public enum Elementwise {
     }
 
     /// out = a + b where x > 0, else 0, in one pass: two gradients arriving at a ReLU's output summed and masked by
-    /// it, as `add` then `reluBackward` would give them. Out may alias a or b; otherwise a large one is written
-    /// around the caches.
+    /// it, as `add` then `reluBackward` would give them.
     public static func reluBackwardSum(input x: UnsafePointer<Float>, _ a: UnsafePointer<Float>,
                                        _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
-        let streaming = StreamingStores.pay(count: count) && UnsafePointer(out) != a && UnsafePointer(out) != b
-        @inline(__always) func one(_ i: Int) { out[i] = x[i] > 0 ? a[i] + b[i] : 0 }
-        split(count) { start, end in
-            var i = start
-            while streaming && i < StreamingStores.alignedStart(out, from: start, end: end) {
-                one(i)
-                i += 1
-            }
-            while i + width <= end {
-                let sum = load(a, i) + load(b, i)
-                StreamingStores.store(sum.replacing(with: 0, where: .!(load(x, i) .> 0)), out + i,
-                                      streaming: streaming)
-                i += width
-            }
-            while i < end {
-                one(i)
-                i += 1
-            }
-            if streaming { StreamingStores.fence() }
-        }
+        map(x, a, b, out, count: count, { x, a, b in (a + b).replacing(with: 0, where: .!(x .> 0)) },
+            { x, a, b in x > 0 ? a + b : 0 })
     }
 
     /// y = tanh(x), by the vectorised approximation of `FastMath.tanh` (relative error below 1e-6 everywhere).

@@ -329,23 +329,16 @@ public final class Model {
             gradientIsOwned[index] = !shared
             return
         }
+        // Into the sum the node owns already, else into the arrival when it is the node's alone, else into a tensor
+        // from the pool, whose storage goes back to it once the node's layer has consumed the sum.
+        let sum = gradientIsOwned[index] ? existing : shared ? memory.pool.tensor(shape: gradient.shape) : gradient
         if last, let normalized = fusedSums[index], let batchNorm = graph.entries[normalized].layer as? BatchNorm,
            batchNorm.masksResidualGradient {
-            let sum = gradientIsOwned[index] ? existing : shared ? memory.pool.tensor(shape: gradient.shape) : gradient
             batchNorm.residualGradient(of: existing, plus: gradient, into: sum)
-            outputGradients[index] = sum
-            gradientIsOwned[index] = true
             maskedOnArrival[index] = true
-            return
+        } else {
+            Elementwise.add(existing.pointer, gradient.pointer, sum.pointer, count: sum.count)
         }
-        if gradientIsOwned[index] {
-            Elementwise.addInPlace(existing.pointer, gradient.pointer, count: gradient.count)
-            return
-        }
-        // Into the arrival when it is the node's alone, else into a tensor from the pool, whose storage goes back
-        // to it once the node's layer has consumed the sum.
-        let sum = shared ? memory.pool.tensor(shape: gradient.shape) : gradient
-        Elementwise.add(existing.pointer, gradient.pointer, sum.pointer, count: sum.count)
         outputGradients[index] = sum
         gradientIsOwned[index] = true
     }
