@@ -457,7 +457,10 @@ enum WinogradConvolution {
         /// position `left` on, zeros before and after them and in the rows past the planes' edges. It asks for the
         /// rows that the next tile row adds (the planes' rows lie a plane apart, 16 streams that the hardware
         /// prefetchers do not follow): ResNet-20 steps, calls alternating in one process, Zen 5, 1.04-1.07x on one
-        /// thread, 1.04x on two; ResNet-50's 0.98-1.01x (its 28x28 weight gradient 1.06-1.10x).
+        /// thread, 1.04x on two; ResNet-50's 0.98-1.01x (its 28x28 weight gradient 1.06-1.10x). Into L2 only: the
+        /// planes of a 32x32 image lie 4 KB apart, so the 16 planes' lines of a row share one L1 set, more lines than
+        /// its ways, and prefetched into L1 they evicted each other before the loads came (ResNet-20 steps 1.045x,
+        /// Intel Xeon, two runs of 8 and 16 alternating pairs).
         func stage<V: WinogradVector>(_: V.Type, planes: UnsafePointer<Float>, height: Int, width: Int,
                                       firstRow: Int, rows: Int, left: Int, stagedWidth: Int,
                                       into staged: UnsafeMutablePointer<Float>) {
@@ -467,7 +470,7 @@ enum WinogradConvolution {
             for y in stride(from: next, to: nextEnd, by: 1) {
                 for l in 0..<lanes {
                     let row = planes + (l * height + y) * width
-                    for x in stride(from: 0, to: width, by: 16) { dtrain_prefetch(row + x) }
+                    for x in stride(from: 0, to: width, by: 16) { dtrain_prefetch_l2(row + x) }
                 }
             }
             withUnsafeTemporaryAllocation(of: V.self, capacity: lanes) { buffer in
