@@ -8,7 +8,8 @@ extension Trainer {
     /// with `profile`, also each layer's forward and backward time (rank 0's).
     ///
     /// The slowest rank sets the pace of a synchronous step, so the wall time is the ranks' maximum; communication
-    /// is split into what backward hid and what the step waited for.
+    /// is split into what backward hid and what the step waited for, and the ranks' fastest and slowest compute
+    /// show how much of that wait was for a slower rank.
     public func benchmark(steps: Int, warmup: Int = 2, profile: Bool = false) throws(TrainerError) {
         let setup = try setUp()
         let (rank, size) = (communicator.rank, communicator.size)
@@ -34,9 +35,13 @@ extension Trainer {
             }
         }
         let rate = Double(window.samples) / communicator.allreduce(window.times.wall, .max)
+        // Every rank waits for the slowest one's compute, so a spread here is exposed communication elsewhere.
+        let compute = 1000 * window.times.compute / Double(max(1, steps))
+        let spread = size == 1 ? "" : String(format: "; compute over the ranks %.1f-%.1f ms",
+                                             communicator.allreduce(compute, .min), communicator.allreduce(compute, .max))
         setup.log.line(String(format: "bench: %@, %d rank%@, global batch %d, %@: %.1f img/s (%.1f per rank), ",
                               config.model.name.rawValue, size, size == 1 ? "" : "s", config.data.globalBatch,
-                              setup.step.reducer.description, rate, rate / Double(size)) + window.timing)
+                              setup.step.reducer.description, rate, rate / Double(size)) + window.timing + spread)
         if let layers = setup.model.profile {
             setup.model.profile = nil
             let perStep = { (seconds: Double) in seconds / Double(steps) }
