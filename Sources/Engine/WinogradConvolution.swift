@@ -264,19 +264,23 @@ enum WinogradConvolution {
             precondition(gradients == nil || (top == 1 && left == 1), "Winograd: gradients need a padding of 1")
             let lanes = V.scalarCount, channelBlocks = channels / lanes
             let rowCount = stagedWidth * lanes
+            // The rows that tile row k of channel block cb stages: its 6 input rows, of which the previous tile row
+            // of the same image staged the first 2.
+            func newRows(_ cb: Int, _ k: Int) -> Rows {
+                let row = tileRows.lowerBound + k, n = row / tilesHigh, ty = row % tilesHigh
+                let planes = source + (n * channels + cb * lanes) * height * width
+                return k > 0 && ty > 0 ? Rows(planes: planes, first: 4 * ty - top + 2, count: 4)
+                    : Rows(planes: planes, first: 4 * ty - top, count: 6)
+            }
             for cb in 0..<channelBlocks {
-                for (k, row) in tileRows.enumerated() {
-                    let n = row / tilesHigh, ty = row % tilesHigh
-                    let planes = source + (n * channels + cb * lanes) * height * width
+                for k in 0..<tileRows.count {
+                    let rows = newRows(cb, k)
+                    let next = k + 1 < tileRows.count ? newRows(cb, k + 1)
+                        : cb + 1 < channelBlocks ? newRows(cb + 1, 0) : nil
                     // A tile row's 6 input rows overlap the previous one's by 2: those are moved, not staged again.
-                    if k > 0 && ty > 0 {
-                        staged.update(from: staged + 4 * rowCount, count: 2 * rowCount)
-                        stage(V.self, planes: planes, height: height, width: width, firstRow: 4 * ty - top + 2,
-                              rows: 4, left: left, stagedWidth: stagedWidth, into: staged + 2 * rowCount)
-                    } else {
-                        stage(V.self, planes: planes, height: height, width: width, firstRow: 4 * ty - top, rows: 6,
-                              left: left, stagedWidth: stagedWidth, into: staged)
-                    }
+                    if rows.count == 4 { staged.update(from: staged + 4 * rowCount, count: 2 * rowCount) }
+                    stage(V.self, rows, height: height, width: width, left: left, stagedWidth: stagedWidth,
+                          into: staged + (6 - rows.count) * rowCount, prefetching: next)
                     for tx in 0..<tilesWide {
                         let tile = (cb * tiles + k * tilesWide + tx) * lanes
                         Transform.input(V.self, staged + 4 * tx * lanes, rowStride: rowCount, temporary: temporary,
@@ -434,12 +438,17 @@ enum WinogradConvolution {
             let lanes = V.scalarCount, outputBlocks = outputs / lanes
             let m = scratch + layout.productsOffset
             let staged = scratch + layout.stagedOffset, temporary = scratch + layout.temporaryOffset
-            for (k, row) in tileRows.enumerated() {
-                let n = row / tilesHigh, ty = row % tilesHigh
+            // The 4 rows of output-gradient tile row k in output block ob.
+            func rows(_ k: Int, _ ob: Int) -> Rows {
+                let row = tileRows.lowerBound + k, n = row / tilesHigh, ty = row % tilesHigh
+                return Rows(planes: outputGradient + (n * outputs + ob * lanes) * outputHeight * outputWidth,
+                            first: 4 * ty, count: 4)
+            }
+            for k in 0..<tileRows.count {
                 for ob in 0..<outputBlocks {
-                    stage(V.self, planes: outputGradient + (n * outputs + ob * lanes) * outputHeight * outputWidth,
-                          height: outputHeight, width: outputWidth, firstRow: 4 * ty, rows: 4, left: 0,
-                          stagedWidth: 4 * tilesWide, into: staged)
+                    let next = ob + 1 < outputBlocks ? rows(k, ob + 1) : k + 1 < tileRows.count ? rows(k + 1, 0) : nil
+                    stage(V.self, rows(k, ob), height: outputHeight, width: outputWidth, left: 0,
+                          stagedWidth: 4 * tilesWide, into: staged, prefetching: next)
                     for tx in 0..<tilesWide {
                         Transform.gradient(V.self, staged + 4 * tx * lanes, rowStride: 4 * tilesWide * lanes,
                                            temporary: temporary,
@@ -452,25 +461,27 @@ enum WinogradConvolution {
                             blocks: points * outputBlocks)
         }
 
-        /// Rows [firstRow, firstRow + rows) of `lanes` planes of height x width (starting at `planes`, one plane
-        /// apart) as `stagedWidth` vectors per row, one per position across the planes: the row's values from
-        /// position `left` on, zeros before and after them and in the rows past the planes' edges. It asks for the
-        /// rows that the next tile row adds (the planes' rows lie a plane apart, 16 streams that the hardware
-        /// prefetchers do not follow): ResNet-20 steps, calls alternating in one process, Zen 5, 1.04-1.07x on one
-        /// thread, 1.04x on two; ResNet-50's 0.98-1.01x (its 28x28 weight gradient 1.06-1.10x). Into L2 only: the
-        /// planes of a 32x32 image lie 4 KB apart, so the 16 planes' lines of a row share one L1 set, more lines than
-        /// its ways, and prefetched into L1 they evicted each other before the loads came (ResNet-20 steps 1.045x,
-        /// Intel Xeon, two runs of 8 and 16 alternating pairs).
-        func stage<V: WinogradVector>(_: V.Type, planes: UnsafePointer<Float>, height: Int, width: Int,
-                                      firstRow: Int, rows: Int, left: Int, stagedWidth: Int,
-                                      into staged: UnsafeMutablePointer<Float>) {
+        /// The rows of `source` (`lanes` planes of height x width) as `stagedWidth` vectors per row, one per position
+        /// across the planes: the row's values from position `left` on, zeros before and after them and in the rows
+        /// past the planes' edges. It asks for the rows of `next`, the caller's next staging (the planes' rows lie a
+        /// plane apart, 16 streams that the hardware prefetchers do not follow), into L2 only: the planes of a 32x32
+        /// image lie 4 KB apart, so the 16 planes' lines of a row share one L1 set, more lines than its ways, and
+        /// prefetched into L1 they evicted each other before the loads came. Measured against no prefetch on Zen 5
+        /// (ResNet-20 steps 1.04-1.07x on one thread), then L2 against L1 on an Intel Xeon (ResNet-20 1.045x, two runs
+        /// of 8 and 16 alternating pairs; ResNet-50 0.99x), then the next staging's rows, which include the first
+        /// rows of the next image, against the next 4 rows of the same planes (ResNet-20 1.01x and 1.03x, ResNet-50
+        /// 1.04x, medians of 6-16 alternating pairs).
+        func stage<V: WinogradVector>(_: V.Type, _ source: Rows, height: Int, width: Int, left: Int,
+                                      stagedWidth: Int, into staged: UnsafeMutablePointer<Float>,
+                                      prefetching next: Rows?) {
             let lanes = V.scalarCount, rowCount = stagedWidth * lanes, visible = min(width, stagedWidth - left)
-            // The 4 rows that the next tile row adds, one line at a time in every plane.
-            let next = max(0, firstRow + rows), nextEnd = min(height, firstRow + rows + 4)
-            for y in stride(from: next, to: nextEnd, by: 1) {
-                for l in 0..<lanes {
-                    let row = planes + (l * height + y) * width
-                    for x in stride(from: 0, to: width, by: 16) { dtrain_prefetch_l2(row + x) }
+            let (planes, firstRow, rows) = (source.planes, source.first, source.count)
+            if let next {
+                for y in stride(from: max(0, next.first), to: min(height, next.first + next.count), by: 1) {
+                    for l in 0..<lanes {
+                        let row = next.planes + (l * height + y) * width
+                        for x in stride(from: 0, to: width, by: 16) { dtrain_prefetch_l2(row + x) }
+                    }
                 }
             }
             withUnsafeTemporaryAllocation(of: V.self, capacity: lanes) { buffer in
@@ -538,6 +549,12 @@ enum WinogradConvolution {
                 }
             }
         }
+    }
+
+    /// Rows [first, first + count) of a block of `lanes` planes that start at `planes`; rows past the planes' edges
+    /// are zeros.
+    struct Rows {
+        let planes: UnsafePointer<Float>, first: Int, count: Int
     }
 
     /// Where a block's buffers lie in its thread's scratch, in floats.
