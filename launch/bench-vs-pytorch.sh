@@ -7,8 +7,9 @@
 # at its best (tcmalloc preloaded and channels_last), one after the other, so that the machine's drift touches all
 # three alike. The table gives the median images/s with the range over the rounds, peak resident memory, and the
 # ratio of dtrain to PyTorch at its best, taken within each round (the machine's drift between rounds cancels):
-# its median with the range over the rounds. PyTorch (the CPU-only wheel, pinned) goes into a venv under .build; it is
-# needed by this script only, never by the build or the tests.
+# its median with the range over the rounds. Each measurement's JSON line goes to stderr as it is taken. PyTorch (the
+# CPU-only wheel, pinned) goes into a venv under .build; it is needed by this script only, never by the build or the
+# tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,11 +43,11 @@ for round in $(seq 1 "$rounds"); do
         model=${run%%:*} threads=${run##*:}
         echo "round $round/$rounds: $model, $threads thread(s)" >&2
         .build/release/dtrain-benchmark --json --model "$model" --threads "$threads" \
-            | sed 's/^{/{"engine": "dtrain", /' >> "$results"
+            | sed 's/^{/{"engine": "dtrain", /' | tee -a "$results" >&2
         OMP_NUM_THREADS=$threads "$venv/bin/python" launch/bench_pytorch.py --model "$model" --threads "$threads" \
-            | sed 's/^{/{"engine": "pytorch", /' >> "$results"
+            | sed 's/^{/{"engine": "pytorch", /' | tee -a "$results" >&2
         LD_PRELOAD=$tcmalloc OMP_NUM_THREADS=$threads "$venv/bin/python" launch/bench_pytorch.py --model "$model" \
-            --threads "$threads" --channels-last | sed 's/^{/{"engine": "pytorch-best", /' >> "$results"
+            --threads "$threads" --channels-last | sed 's/^{/{"engine": "pytorch-best", /' | tee -a "$results" >&2
     done
 done
 
