@@ -78,7 +78,8 @@ try ComputeThreads.with(threads: threads) {
                             + "%5.1f%% of peak (%.0f)  %5.1f%% of sgemm  peak RSS %7.1f MB  %.1f allocations/step",
                          work.name, work.batch, result.imagesPerSecond, 1000 * result.secondsPerStep,
                          1000 * result.cpuSecondsPerStep, gflops,
-                         100 * gflops / peak, peak, 100 * gflops / sgemm, result.peakMegabytes, result.allocationsPerStep))
+                         100 * gflops / peak, peak, 100 * gflops / sgemm, result.peakMegabytes,
+                         result.allocationsPerStep))
             if let layers = result.profile {
                 print(layers.table(stepSeconds: result.secondsPerStep, extra: []))
             }

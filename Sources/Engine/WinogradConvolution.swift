@@ -310,7 +310,8 @@ enum WinogradConvolution {
             guard used < tiles else { return }
             for point in 0..<points {
                 for block in 0..<blocks {
-                    Elementwise.zero(p + point * pointStride + (block * tiles + used) * lanes, count: (tiles - used) * lanes)
+                    Elementwise.zero(p + point * pointStride + (block * tiles + used) * lanes,
+                                     count: (tiles - used) * lanes)
                 }
             }
         }
@@ -363,7 +364,8 @@ enum WinogradConvolution {
             let adjoint = adjoint
             let adjointLayout = BlockLayout(lanes: lanes, tiles: layout.tiles, channels: outputs, outputs: channels,
                                             stagedWidth: stagedWidth, outputPositions: 4 * width)
-            let perThread = inputGradient == nil ? layout.count : adjointLayout.count + points * layout.productPointStride
+            let perThread = inputGradient == nil ? layout.count
+                : adjointLayout.count + points * layout.productPointStride
             let tileRows = batch * tilesHigh, blocks = (tileRows + rowsPerBlock - 1) / rowsPerBlock
             let tasks = min(blocks, ComputeThreads.count), sumsCount = points * channels * outputs
             let transformedCount = inputGradient == nil ? 0 : sumsCount
