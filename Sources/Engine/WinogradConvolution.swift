@@ -232,6 +232,7 @@ enum WinogradConvolution {
                                                  staged: UnsafeMutablePointer<Float>,
                                                  temporary: UnsafeMutablePointer<Float>) {
             let lanes = V.scalarCount, outputBlocks = outputs / lanes
+            let pointStride = WinogradConvolution.pointStride(channels: outputs, tiles: tiles, lanes: lanes)
             for (k, row) in tileRows.enumerated() {
                 let n = row / tilesHigh, ty = row % tilesHigh
                 let rows = min(4, outputHeight - 4 * ty)
@@ -240,8 +241,7 @@ enum WinogradConvolution {
                     for tx in 0..<tilesWide {
                         let t = k * tilesWide + tx
                         Transform.output(V.self, m + (ob * tiles + t) * lanes,
-                                         pointStride: WinogradConvolution.pointStride(channels: outputs, tiles: tiles,
-                                                                                      lanes: lanes), bias: b,
+                                         pointStride: pointStride, bias: b,
                                          temporary: temporary, into: staged, column: 4 * tx, rows: rows,
                                          width: outputWidth)
                     }

@@ -37,8 +37,11 @@ extension Trainer {
         let rate = Double(window.samples) / communicator.allreduce(window.times.wall, .max)
         // Every rank waits for the slowest one's compute, so a spread here is exposed communication elsewhere.
         let compute = 1000 * window.times.compute / Double(max(1, steps))
-        let (fastest, slowest) = (communicator.allreduce(compute, .min), communicator.allreduce(compute, .max))
-        let spread = size == 1 ? "" : String(format: "; compute over the ranks %.1f-%.1f ms", fastest, slowest)
+        var spread = ""
+        if size > 1 {
+            let (fastest, slowest) = (communicator.allreduce(compute, .min), communicator.allreduce(compute, .max))
+            spread = String(format: "; compute over the ranks %.1f-%.1f ms", fastest, slowest)
+        }
         setup.log.line(String(format: "bench: %@, %d rank%@, global batch %d, %@: %.1f img/s (%.1f per rank), ",
                               config.model.name.rawValue, size, size == 1 ? "" : "s", config.data.globalBatch,
                               setup.step.reducer.description, rate, rate / Double(size)) + window.timing + spread)
